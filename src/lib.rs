@@ -1,0 +1,24 @@
+//! driftgate catches silent drift in hosted image models.
+//!
+//! A suite pins a model and lists cases; `record` stores the provider's outputs as
+//! baselines; `run` replays the suite, scores the new outputs against the baselines,
+//! and writes a report whose verdict gates CI. The data path reads top to bottom in
+//! `app/run.rs`: suite → run (provider) → store → score → verdict → report → exit.
+
+#![deny(missing_docs)]
+
+mod app;
+pub mod cli;
+pub mod error;
+pub mod exit;
+pub mod provider;
+pub mod report;
+pub mod run;
+pub mod score;
+pub mod store;
+pub mod suite;
+pub mod verdict;
+
+pub use app::run;
+pub use error::Error;
+pub use exit::ExitStatus;

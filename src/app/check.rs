@@ -1,0 +1,111 @@
+//! `driftgate check`: validate suites and baselines without calling anyone.
+
+use super::Output;
+use crate::cli::CheckArgs;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::store::BaselineStore;
+use crate::suite::ProviderKind;
+
+/// The environment variable a provider reads its key from by default.
+#[must_use]
+pub(crate) fn default_key_env(kind: ProviderKind) -> Option<&'static str> {
+    match kind {
+        ProviderKind::Fal => Some("FAL_KEY"),
+        ProviderKind::Openrouter => Some("OPENROUTER_API_KEY"),
+        ProviderKind::Replicate => Some("REPLICATE_API_TOKEN"),
+        ProviderKind::Ark => Some("ARK_API_KEY"),
+        ProviderKind::Openai => Some("OPENAI_API_KEY"),
+        ProviderKind::Sim | ProviderKind::Folder => None,
+    }
+}
+
+pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> {
+    let suites = crate::suite::load(&args.suites)?;
+    let store = BaselineStore::new(&args.baselines);
+    let mut problems = Vec::new();
+    for suite in &suites {
+        let var = suite
+            .model
+            .api_key_env
+            .as_deref()
+            .or(default_key_env(suite.model.provider));
+        if let Some(var) = var
+            && std::env::var_os(var).is_none_or(|v| v.is_empty())
+        {
+            out.note(format!(
+                "note: {}: {var} is not set; `run` and `record` will need it",
+                suite.id
+            ));
+        }
+        if suite.model.provider == ProviderKind::Replicate && suite.model.version.is_none() {
+            out.note(format!("warning: {}: no version id: an official-model route is not pinned and may change under you", suite.id));
+        }
+        let manifest = match store.load_manifest(&suite.id) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                problems.push(format!(
+                    "{}: suite `{}` has no baselines in {}: record them with `driftgate record`",
+                    suite.file.display(),
+                    suite.id,
+                    store.root().display()
+                ));
+                continue;
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        let mut images = 0usize;
+        for case in &suite.cases {
+            let Some(entry) = manifest.cases.get(&case.id) else {
+                problems.push(format!(
+                    "{}:{}: case `{}` has no baseline: record it",
+                    suite.file.display(),
+                    case.line,
+                    case.id
+                ));
+                continue;
+            };
+            if entry.fingerprint != case.fingerprint(&suite.model) {
+                problems.push(format!(
+                    "{}:{}: baseline of case `{}` is stale: the suite entry changed since it was recorded; re-record it",
+                    suite.file.display(),
+                    case.line,
+                    case.id
+                ));
+            }
+            for img in &entry.images {
+                match store.read_image(&suite.id, img) {
+                    Ok(_) => images += 1,
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+        }
+        for id in manifest
+            .cases
+            .keys()
+            .filter(|id| !suite.cases.iter().any(|c| &c.id == *id))
+        {
+            out.note(format!(
+                "note: {}: baseline `{id}` belongs to no case of the suite",
+                suite.id
+            ));
+        }
+        out.note(format!(
+            "{}: {} cases, {images} baseline images verified",
+            suite.id,
+            suite.cases.len()
+        ));
+    }
+    if problems.is_empty() {
+        println!("ok: {} suites valid", suites.len());
+        Ok(ExitStatus::Pass)
+    } else {
+        Err(Error::usage(
+            problems.join("\n"),
+            "re-record stale or missing baselines with `driftgate record --force --case ID SUITE`; restore altered files from version control",
+        ))
+    }
+}

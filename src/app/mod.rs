@@ -1,0 +1,173 @@
+//! One file per subcommand; each only wires the seams together.
+
+mod check;
+mod compare;
+mod judge;
+mod record;
+mod report;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command, ProviderArgs};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::run::Selection;
+
+/// Where messages go: stdout for results, stderr for progress and notes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Output {
+    pub(crate) quiet: bool,
+    pub(crate) verbose: u8,
+}
+
+impl Output {
+    /// A progress or note line, hidden with `-q`.
+    pub(crate) fn note(self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A detail line, shown with `-v`.
+    pub(crate) fn detail(self, msg: impl AsRef<str>) {
+        if self.verbose > 0 {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Anything that stopped the command before it could judge; its exit status is 2.
+pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    let out = Output {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    match cli.command {
+        Command::Run(args) => run::run(&args, out),
+        Command::Record(args) => record::record(&args, out),
+        Command::Compare(args) => compare::compare(&args, out),
+        Command::Check(args) => check::check(&args, out),
+        Command::Report(args) => report::report(&args, out),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::suite::schema()).unwrap_or_default()
+            );
+            Ok(ExitStatus::Pass)
+        }
+    }
+}
+
+/// The case filters of the command line.
+fn selection(args: &ProviderArgs) -> Result<Selection, Error> {
+    let cases = args
+        .cases
+        .iter()
+        .map(|g| {
+            glob::Pattern::new(g).map_err(|e| {
+                Error::usage(
+                    format!("--case `{g}` is not a valid glob: {e}"),
+                    "use * and ? wildcards, e.g. --case 'bottle-*'",
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let shard = match &args.shard {
+        None => None,
+        Some(s) => {
+            let parsed = s.split_once('/').and_then(|(i, n)| {
+                Some((
+                    i.trim().parse::<usize>().ok()?,
+                    n.trim().parse::<usize>().ok()?,
+                ))
+            });
+            match parsed {
+                Some((i, n)) if n > 0 && (1..=n).contains(&i) => Some((i, n)),
+                _ => {
+                    return Err(Error::usage(
+                        format!("--shard `{s}` is not of the form I/N with 1 <= I <= N"),
+                        "e.g. --shard 1/4",
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Selection { cases, shard })
+}
+
+/// A new run id: UTC time plus a random suffix, sortable and unique.
+fn new_run_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let nanos = now.nanosecond() ^ std::process::id().rotate_left(16);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:04x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        nanos & 0xffff
+    )
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The report folder: `--out`, or `reports/<run-id>`; refuses a folder holding another run.
+fn out_dir(out: Option<&Path>, run_id: &str) -> Result<PathBuf, Error> {
+    let dir = out.map_or_else(|| PathBuf::from("reports").join(run_id), Path::to_path_buf);
+    if dir.join("run.json").exists() {
+        return Err(Error::usage(
+            format!("{} already holds a run", dir.display()),
+            "pick another --out folder, or remove the old run",
+        ));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::usage(
+            format!("cannot create {}: {e}", dir.display()),
+            "check the --out path and its permissions",
+        )
+    })?;
+    Ok(dir)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::usage(
+                format!("cannot start the async runtime: {e}"),
+                "check the process limits",
+            )
+        })
+}
+
+/// Prints a finished run on stdout and returns its exit status.
+fn finish(
+    report: &crate::report::RunReport,
+    dir: &Path,
+    format: crate::cli::Format,
+    out: Output,
+) -> ExitStatus {
+    match format {
+        crate::cli::Format::Json => println!("{}", crate::report::render_json(report)),
+        crate::cli::Format::Human => {
+            let text = crate::report::human_summary(report, Some(dir));
+            if out.quiet {
+                println!("{}", text.lines().rev().nth(1).unwrap_or_default());
+            } else {
+                println!("{text}");
+            }
+        }
+    }
+    report.verdict.into()
+}

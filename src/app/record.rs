@@ -1,0 +1,168 @@
+//! `driftgate record`: call the provider and store baselines.
+//!
+//! A case's images are written only once all its samples arrived, then the manifest
+//! last, so a failed sample never leaves a case half re-recorded.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use super::{Output, runtime, selection};
+use crate::cli::RecordArgs;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::provider::Generation;
+use crate::run::{ExecOptions, Stats, execute, plan};
+use crate::score::{DecodeLimits, decode};
+use crate::store::{BaselineStore, CaseEntry, Manifest, to_png};
+
+pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error> {
+    let suites = crate::suite::load(&args.common.suites)?;
+    let sel = selection(&args.common)?;
+    let store = BaselineStore::new(&args.common.baselines);
+    let mut offset = 0;
+    let plans: Vec<_> = suites
+        .iter()
+        .map(|s| {
+            let p = plan(s, &sel, offset);
+            offset += s.cases.len();
+            p
+        })
+        .collect();
+    let mut manifests = Vec::new();
+    let mut existing = Vec::new();
+    for (suite, (cases, _)) in suites.iter().zip(&plans) {
+        store.clean(&suite.id);
+        let manifest = store
+            .load_manifest(&suite.id)?
+            .unwrap_or_else(|| Manifest::new(&suite.id, serde_json::Value::Null));
+        for &ci in cases {
+            let id = &suite.cases[ci].id;
+            if manifest.cases.contains_key(id) || store.suite_dir(&suite.id).join(id).exists() {
+                existing.push(format!("{}/{id}", suite.id));
+            }
+        }
+        manifests.push(manifest);
+    }
+    if !existing.is_empty() && !args.force {
+        return Err(Error::usage(
+            format!("baselines already exist for {}", existing.join(", ")),
+            "pass --force to overwrite them, or `driftgate accept RUN_DIR` to promote a reviewed run",
+        ));
+    }
+    if args.common.dry_run {
+        let selected: Vec<Vec<usize>> = plans.iter().map(|(c, _)| c.clone()).collect();
+        super::run::print_plan(&suites, &selected, out);
+        return Ok(ExitStatus::Pass);
+    }
+    let providers = suites
+        .iter()
+        .map(|s| crate::provider::build(&s.model))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stats = Stats::default();
+    let options = ExecOptions {
+        concurrency: args.common.concurrency,
+        max_requests: args.common.max_requests,
+        ..ExecOptions::default()
+    };
+    let rt = runtime()?;
+    let mut failed = 0usize;
+    for (((suite, (cases, jobs)), mut manifest), provider) in
+        suites.iter().zip(&plans).zip(manifests).zip(&providers)
+    {
+        out.note(format!(
+            "{}: recording {} cases ({} requests to {})",
+            suite.id,
+            cases.len(),
+            jobs.len(),
+            suite.model.provider.name()
+        ));
+        let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| f));
+        let mut by_case: HashMap<usize, Vec<(u32, Result<Generation, String>)>> = HashMap::new();
+        for f in results {
+            by_case
+                .entry(f.job.case)
+                .or_default()
+                .push((f.job.sample, f.result.map_err(|e| e.to_string())));
+        }
+        let mut recorded = 0usize;
+        for &ci in cases {
+            let case = &suite.cases[ci];
+            let mut samples = by_case.remove(&ci).unwrap_or_default();
+            samples.sort_by_key(|(n, _)| *n);
+            match store_case(&store, &suite.id, &case.id, samples) {
+                Ok((images, provider)) => {
+                    let entry = CaseEntry {
+                        fingerprint: case.fingerprint(&suite.model),
+                        recorded_at: super::now_rfc3339(),
+                        source: "record".into(),
+                        reason: None,
+                        images,
+                        provider,
+                    };
+                    manifest.cases.insert(case.id.clone(), entry);
+                    recorded += 1;
+                    out.detail(format!("recorded {}/{}", suite.id, case.id));
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {}/{}: {e}", suite.id, case.id);
+                }
+            }
+        }
+        manifest.model = serde_json::to_value(&suite.model).unwrap_or_default();
+        manifest.scorer_version = crate::score::SCORER_VERSION;
+        if recorded > 0 {
+            store.save_manifest(&manifest)?;
+        }
+        println!(
+            "{}: recorded {recorded} of {} cases into {}",
+            suite.id,
+            cases.len(),
+            store.suite_dir(&suite.id).display()
+        );
+    }
+    out.detail(format!(
+        "{} requests, {} retries",
+        stats.requests.load(Ordering::SeqCst),
+        stats.retries.load(Ordering::SeqCst)
+    ));
+    if failed > 0 {
+        eprintln!("{failed} cases were not recorded; their old baselines, if any, are untouched");
+        return Ok(ExitStatus::Incomplete);
+    }
+    Ok(ExitStatus::Pass)
+}
+
+/// Validates every sample of a case, then writes them all.
+fn store_case(
+    store: &BaselineStore,
+    suite: &str,
+    case: &str,
+    samples: Vec<(u32, Result<Generation, String>)>,
+) -> Result<
+    (
+        Vec<crate::store::ImageEntry>,
+        Vec<crate::provider::Metadata>,
+    ),
+    String,
+> {
+    let limits = DecodeLimits::default();
+    let mut ready = Vec::with_capacity(samples.len());
+    for (n, r) in samples {
+        let g = r.map_err(|e| format!("sample {n}: {e}"))?;
+        let img = decode(&g.bytes, &limits).map_err(|e| format!("sample {n}: {e}"))?;
+        let png = to_png(&g.bytes, &img, std::path::Path::new(case)).map_err(|e| e.to_string())?;
+        ready.push((n, png, img.width(), img.height(), g.metadata));
+    }
+    let mut images = Vec::with_capacity(ready.len());
+    let mut metas = Vec::with_capacity(ready.len());
+    for (n, png, w, h, meta) in ready {
+        images.push(
+            store
+                .write_image(suite, case, n, &png, w, h)
+                .map_err(|e| e.to_string())?,
+        );
+        metas.push(meta);
+    }
+    Ok((images, metas))
+}

@@ -1,0 +1,271 @@
+//! `driftgate run`: suite → provider → candidates → scores → verdicts → report → exit.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::judge::{CaseInfo, Pair, extension, fingerprint_changes, judge_case};
+use super::{Output, finish, new_run_id, now_rfc3339, out_dir, runtime, selection};
+use crate::cli::RunArgs;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::provider::Metadata;
+use crate::report::{RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
+use crate::run::{ExecOptions, Stats, execute, plan};
+use crate::store::{BaselineStore, CaseEntry, Manifest};
+use crate::suite::Suite;
+
+/// Every selected case must have a baseline recorded for its current request, with
+/// intact images; all problems are reported together before anything is sent.
+pub(super) fn preflight(
+    suites: &[Suite],
+    store: &BaselineStore,
+    selected: &[Vec<usize>],
+) -> Result<Vec<Manifest>, Error> {
+    let mut problems = Vec::new();
+    let mut manifests = Vec::new();
+    for (suite, cases) in suites.iter().zip(selected) {
+        store.clean(&suite.id);
+        let Some(manifest) = store.load_manifest(&suite.id)? else {
+            problems.push(format!(
+                "suite `{}` has no baselines in {}",
+                suite.id,
+                store.root().display()
+            ));
+            manifests.push(Manifest::new(&suite.id, serde_json::Value::Null));
+            continue;
+        };
+        for &ci in cases {
+            let case = &suite.cases[ci];
+            match manifest.cases.get(&case.id) {
+                None => problems.push(format!("{}:{}: case `{}` has no baseline", suite.file.display(), case.line, case.id)),
+                Some(entry) if entry.fingerprint != case.fingerprint(&suite.model) => problems.push(format!(
+                    "{}:{}: baseline of case `{}` is stale: the suite entry changed since it was recorded; re-record it",
+                    suite.file.display(),
+                    case.line,
+                    case.id
+                )),
+                Some(entry) => {
+                    for img in &entry.images {
+                        if let Err(e) = store.read_image(&suite.id, img) {
+                            problems.push(e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        manifests.push(manifest);
+    }
+    if problems.is_empty() {
+        Ok(manifests)
+    } else {
+        Err(Error::usage(
+            problems.join("\n"),
+            "record missing or stale baselines with `driftgate record [--force] [--case ID] SUITE`; restore altered files from version control",
+        ))
+    }
+}
+
+pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output) {
+    let mut total = 0u64;
+    let mut cost = 0.0;
+    for (suite, cases) in suites.iter().zip(selected) {
+        let n: u64 = cases
+            .iter()
+            .map(|&c| u64::from(suite.cases[c].samples))
+            .sum();
+        total += n;
+        let price = suite.model.price_per_image.unwrap_or(0.0);
+        cost += price * n as f64;
+        println!(
+            "suite {} ({} {}): {} cases, {n} requests, est. ${:.2}",
+            suite.id,
+            suite.model.provider.name(),
+            suite.model.endpoint,
+            cases.len(),
+            price * n as f64
+        );
+        for &c in cases {
+            let case = &suite.cases[c];
+            out.detail(format!(
+                "  {} x{} {}x{} seed {:?}",
+                case.id, case.samples, case.size.width, case.size.height, case.seed
+            ));
+        }
+    }
+    println!("dry run: {total} requests, est. ${cost:.2}; nothing was sent");
+}
+
+pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
+    let started = Instant::now();
+    let suites = crate::suite::load(&args.common.suites)?;
+    let sel = selection(&args.common)?;
+    let store = BaselineStore::new(&args.common.baselines);
+    let mut offset = 0;
+    let plans: Vec<_> = suites
+        .iter()
+        .map(|s| {
+            let p = plan(s, &sel, offset);
+            offset += s.cases.len();
+            p
+        })
+        .collect();
+    let selected: Vec<Vec<usize>> = plans.iter().map(|(c, _)| c.clone()).collect();
+    if selected.iter().all(Vec::is_empty) {
+        return Err(Error::usage(
+            "no case matches the --case/--shard filters",
+            "check the patterns against the case ids",
+        ));
+    }
+    let manifests = preflight(&suites, &store, &selected)?;
+    if args.common.dry_run {
+        print_plan(&suites, &selected, out);
+        return Ok(ExitStatus::Pass);
+    }
+    let providers = suites
+        .iter()
+        .map(|s| crate::provider::build(&s.model))
+        .collect::<Result<Vec<_>, _>>()?;
+    let run_id = new_run_id();
+    let dir = out_dir(args.out.as_deref(), &run_id)?;
+    let mut report = RunReport {
+        schema_version: SCHEMA_VERSION,
+        run_id,
+        verdict: crate::report::RunVerdict::Pass,
+        started_at: now_rfc3339(),
+        driftgate_version: env!("CARGO_PKG_VERSION").to_string(),
+        scorer_version: crate::score::SCORER_VERSION,
+        suites: Vec::new(),
+        cases: Vec::new(),
+        stats: RunStats::default(),
+    };
+    let stats = Stats::default();
+    let options = ExecOptions {
+        concurrency: args.common.concurrency,
+        max_requests: args.common.max_requests,
+        ..ExecOptions::default()
+    };
+    let rt = runtime()?;
+    for (((suite, (cases, jobs)), manifest), provider) in
+        suites.iter().zip(&plans).zip(&manifests).zip(&providers)
+    {
+        out.note(format!(
+            "{}: {} cases, {} requests to {}",
+            suite.id,
+            cases.len(),
+            jobs.len(),
+            suite.model.provider.name()
+        ));
+        let total = jobs.len();
+        let mut done = 0usize;
+        // Candidates go to disk as they arrive; only their paths and metadata are kept.
+        let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| {
+            done += 1;
+            let case = &suite.cases[f.job.case];
+            let outcome = f.result.map_err(|e| e.to_string()).and_then(|g| {
+                let rel = format!(
+                    "candidates/{}/{}/{}.{}",
+                    suite.id,
+                    case.id,
+                    f.job.sample,
+                    extension(&g.bytes)
+                );
+                crate::store::write_atomic(&dir.join(&rel), &g.bytes)
+                    .map_err(|e| format!("cannot write {rel}: {e}"))?;
+                Ok((rel, g.metadata))
+            });
+            out.detail(format!(
+                "[{done}/{total}] {}/{} #{}: {}",
+                suite.id,
+                case.id,
+                f.job.sample,
+                outcome.as_ref().map_or_else(|e| e.as_str(), |_| "ok")
+            ));
+            (f.job, outcome)
+        }));
+        let mut by_case: HashMap<usize, Vec<(u32, Result<(String, Metadata), String>)>> =
+            HashMap::new();
+        for (job, outcome) in results {
+            by_case
+                .entry(job.case)
+                .or_default()
+                .push((job.sample, outcome));
+        }
+        let mut suite_changes = Vec::new();
+        for &ci in cases {
+            let case = &suite.cases[ci];
+            let Some(entry) = manifest.cases.get(&case.id) else {
+                continue;
+            };
+            let mut results = by_case.remove(&ci).unwrap_or_default();
+            results.sort_by_key(|(n, _)| *n);
+            let metas: Vec<&Metadata> = results
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok().map(|(_, m)| m))
+                .collect();
+            let changes = fingerprint_changes(&entry.provider, &metas);
+            let pairs = pairs_for(&store, &suite.id, entry, &dir, results);
+            for c in &changes {
+                if !suite_changes.contains(c) {
+                    suite_changes.push(c.clone());
+                }
+            }
+            let info = CaseInfo {
+                suite: &suite.id,
+                id: &case.id,
+                prompt: &case.prompt,
+                tags: &case.tags,
+                params: serde_json::to_value(&case.params).unwrap_or_default(),
+                thresholds: case.thresholds,
+            };
+            report.cases.push(judge_case(&dir, &info, pairs, changes));
+        }
+        report.suites.push(SuiteReport {
+            suite: suite.id.clone(),
+            model: serde_json::to_value(&suite.model).unwrap_or_default(),
+            fingerprint_changes: suite_changes,
+        });
+    }
+    report.stats = RunStats {
+        requests: stats.requests.load(Ordering::SeqCst),
+        retries: stats.retries.load(Ordering::SeqCst),
+        duration_s: started.elapsed().as_secs_f64(),
+    };
+    report.finish();
+    crate::report::write_all(&report, &dir)?;
+    Ok(finish(&report, &dir, args.format, out))
+}
+
+fn pairs_for(
+    store: &BaselineStore,
+    suite: &str,
+    entry: &CaseEntry,
+    dir: &std::path::Path,
+    results: Vec<(u32, Result<(String, Metadata), String>)>,
+) -> Vec<Pair> {
+    results
+        .into_iter()
+        .map(|(n, r)| {
+            let baseline = entry
+                .images
+                .get(n as usize)
+                .ok_or_else(|| format!("no baseline sample {n}"))
+                .and_then(|img| store.read_image(suite, img).map_err(|e| e.to_string()));
+            let (candidate, provider) = match r {
+                Ok((rel, meta)) => (
+                    std::fs::read(dir.join(&rel))
+                        .map(|b| (rel, b))
+                        .map_err(|e| e.to_string()),
+                    Some(meta),
+                ),
+                Err(e) => (Err(e), None),
+            };
+            Pair {
+                index: n,
+                baseline,
+                candidate,
+                provider,
+            }
+        })
+        .collect()
+}

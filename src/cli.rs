@@ -1,0 +1,135 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Catches silent drift in hosted image models: replays a pinned suite, scores the
+/// outputs against stored baselines, and gates CI on the result.
+///
+/// Exit status: 0 every case passed; 1 drift found; 2 usage, suite or baseline error
+/// (nothing judged); 3 incomplete (provider or network failures left cases unjudged).
+#[derive(Debug, Parser)]
+#[command(name = "driftgate", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print less (only errors and the summary line).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more (-v per-case lines, -vv request details).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay suites, score against baselines, write the report.
+    Run(RunArgs),
+    /// Call the provider and store baselines (never overwrites without --force).
+    Record(RecordArgs),
+    /// Score two folders laid out <case-id>/<n>.<png|jpg|webp>, no provider, no suite.
+    Compare(CompareArgs),
+    /// Validate suites and baselines without calling any provider.
+    Check(CheckArgs),
+    /// Re-render index.html, junit.xml and summary.md from a run's run.json.
+    Report(ReportArgs),
+    /// Print the JSON Schema of the suite format.
+    Schema,
+}
+
+/// Output format on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// One line per case that did not pass, then a summary line.
+    #[default]
+    Human,
+    /// The run.json document.
+    Json,
+}
+
+/// Options shared by commands that call a provider.
+#[derive(Debug, Clone, Args)]
+pub struct ProviderArgs {
+    /// Suite files or folders of *.yaml suites.
+    #[arg(required = true, value_name = "SUITE")]
+    pub suites: Vec<PathBuf>,
+    /// Baseline store.
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines: PathBuf,
+    /// Only cases whose id matches this glob (repeatable).
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Run shard I of N (1-based), e.g. 2/4.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Stop sending after N requests (retries count); unsent cases are reported unjudged.
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
+    /// Print the plan and call nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `driftgate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Suites and provider options.
+    #[command(flatten)]
+    pub common: ProviderArgs,
+    /// Report folder. Default: reports/<run-id>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `driftgate record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Suites and provider options.
+    #[command(flatten)]
+    pub common: ProviderArgs,
+    /// Overwrite existing baselines.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `driftgate compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Folder of baseline images, <case-id>/<n>.<png|jpg|webp>.
+    pub base: PathBuf,
+    /// Folder of candidate images, same layout.
+    pub cand: PathBuf,
+    /// Report folder. Default: reports/<run-id>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `driftgate check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Suite files or folders of *.yaml suites.
+    #[arg(required = true, value_name = "SUITE")]
+    pub suites: Vec<PathBuf>,
+    /// Baseline store.
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines: PathBuf,
+}
+
+/// `driftgate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder holding run.json.
+    pub run_dir: PathBuf,
+}

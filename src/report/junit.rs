@@ -1,0 +1,48 @@
+//! `junit.xml`: one testcase per case; drift is a failure, error an error,
+//! inconclusive skipped.
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::ReportError;
+use super::model::{CaseVerdict, RunReport};
+
+/// Renders the JUnit document.
+///
+/// # Errors
+/// When serialisation fails.
+pub fn render_junit(report: &RunReport) -> Result<String, ReportError> {
+    let mut junit = Report::new(format!("driftgate {}", report.run_id));
+    for suite in &report.suites {
+        let mut ts = TestSuite::new(suite.suite.clone());
+        for c in report.cases.iter().filter(|c| c.suite == suite.suite) {
+            let reasons = c.reasons.join("; ");
+            let status = match c.verdict {
+                CaseVerdict::Pass => TestCaseStatus::success(),
+                CaseVerdict::Drift => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(reasons.clone());
+                    s.set_type("drift");
+                    s
+                }
+                CaseVerdict::Error => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(reasons.clone());
+                    s.set_type("error");
+                    s
+                }
+                CaseVerdict::Inconclusive => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(reasons.clone());
+                    s
+                }
+            };
+            let mut tc = TestCase::new(c.id.clone(), status);
+            tc.set_classname(suite.suite.clone());
+            ts.add_test_case(tc);
+        }
+        junit.add_test_suite(ts);
+    }
+    junit
+        .to_string()
+        .map_err(|e| ReportError::Junit(e.to_string()))
+}

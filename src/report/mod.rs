@@ -1,0 +1,83 @@
+//! Reports: `RunReport` in, files out. Every format is one file over the one model, so
+//! `driftgate report` can re-render any of them from `run.json` alone.
+
+mod html;
+mod junit;
+mod markdown;
+mod model;
+mod text;
+
+use std::path::{Path, PathBuf};
+
+pub use html::render_html;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use model::{
+    CaseReport, CaseVerdict, FingerprintChange, RunReport, RunStats, RunVerdict, SCHEMA_VERSION,
+    SampleReport, SuiteReport,
+};
+pub use text::{human_summary, metric_rows};
+
+/// A failure to write or read a report file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file could not be written or read.
+    #[error("cannot access {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `run.json` is not a run report this driftgate reads.
+    #[error("{} is not a valid run.json: {source}", path.display())]
+    BadRunJson {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// JUnit serialisation failed.
+    #[error("cannot render junit.xml: {0}")]
+    Junit(String),
+}
+
+/// `run.json` as pretty JSON.
+#[must_use]
+pub fn render_json(report: &RunReport) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default()
+}
+
+/// Writes `run.json`, `index.html`, `junit.xml` and `summary.md` into `dir`, each atomically.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_all(report: &RunReport, dir: &Path) -> Result<(), ReportError> {
+    let files = [
+        ("run.json", render_json(report) + "\n"),
+        ("junit.xml", render_junit(report)?),
+        ("summary.md", render_markdown(report)),
+        ("index.html", render_html(report)),
+    ];
+    for (name, text) in files {
+        let path = dir.join(name);
+        crate::store::write_atomic(&path, text.as_bytes())
+            .map_err(|source| ReportError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// Reads a run folder's `run.json`.
+///
+/// # Errors
+/// When it is missing or not a run report.
+pub fn read_run(dir: &Path) -> Result<RunReport, ReportError> {
+    let path = dir.join("run.json");
+    let bytes = std::fs::read(&path).map_err(|source| ReportError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| ReportError::BadRunJson { path, source })
+}

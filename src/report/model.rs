@@ -1,0 +1,206 @@
+//! `run.json`: the machine contract, and the only input of every other format.
+//!
+//! Fields keep their names; additions are free, renames bump `schema_version`.
+//! - `schema_version` (1), `run_id`, `verdict` (`pass` | `drift` | `incomplete`),
+//!   `started_at` (RFC 3339), `driftgate_version`, `scorer_version`.
+//! - `suites[]`: `suite`, `model` (the pin), `fingerprint_changes[]`.
+//! - `cases[]`: `suite`, `id`, `verdict` (`pass` | `drift` | `inconclusive` | `error`),
+//!   `reasons[]`, `prompt`, `tags`, `params`, `thresholds`, `fingerprint_changes[]`,
+//!   `samples[]` with `index`, `baseline`, `candidate`, `heatmap` (paths relative to the
+//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`.
+//! - `stats`: `requests`, `retries`, `duration_s`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::provider::Metadata;
+use crate::score::{Metrics, PaletteColor};
+use crate::suite::Thresholds;
+
+/// Current `run.json` schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A case's verdict, in severity order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseVerdict {
+    /// Inside the thresholds and the noise floor.
+    Pass,
+    /// Too few samples to tell.
+    Inconclusive,
+    /// The provider or the files failed; nothing was judged.
+    Error,
+    /// Outside the thresholds or the noise floor.
+    Drift,
+}
+
+impl CaseVerdict {
+    /// Lowercase name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Inconclusive => "inconclusive",
+            Self::Error => "error",
+            Self::Drift => "drift",
+        }
+    }
+}
+
+/// The whole run's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunVerdict {
+    /// Every case passed.
+    Pass,
+    /// At least one case drifted.
+    Drift,
+    /// Some cases could not be judged and none drifted.
+    Incomplete,
+}
+
+/// A provider-reported value that differs from the baseline's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintChange {
+    /// Which value (`model`, or a header name).
+    pub field: String,
+    /// At record time.
+    pub baseline: Option<String>,
+    /// Now.
+    pub candidate: Option<String>,
+}
+
+/// One sample pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleReport {
+    /// 0-based index.
+    pub index: u32,
+    /// Baseline image, relative to the run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Candidate image, relative to the run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
+    /// SSIM heatmap, relative to the run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heatmap: Option<String>,
+    /// The scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// Baseline and candidate sizes when they differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_change: Option<((u32, u32), (u32, u32))>,
+    /// Dominant palette of the baseline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_palette: Vec<PaletteColor>,
+    /// Dominant palette of the candidate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cand_palette: Vec<PaletteColor>,
+    /// What the provider reported for the candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Metadata>,
+    /// Why this sample has no score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReport {
+    /// Suite id.
+    pub suite: String,
+    /// Case id.
+    pub id: String,
+    /// The verdict.
+    pub verdict: CaseVerdict,
+    /// Why, in words.
+    pub reasons: Vec<String>,
+    /// The prompt.
+    #[serde(default)]
+    pub prompt: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Provider parameters.
+    #[serde(default)]
+    pub params: serde_json::Value,
+    /// Limits in force.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Provider-reported values that changed since the baseline.
+    #[serde(default)]
+    pub fingerprint_changes: Vec<FingerprintChange>,
+    /// The sample pairs.
+    pub samples: Vec<SampleReport>,
+}
+
+/// One suite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteReport {
+    /// Suite id.
+    pub suite: String,
+    /// The pin.
+    pub model: serde_json::Value,
+    /// Provider-reported values that changed since the baseline, over all cases.
+    pub fingerprint_changes: Vec<FingerprintChange>,
+}
+
+/// Counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunStats {
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Retries.
+    pub retries: u64,
+    /// Wall time in seconds.
+    pub duration_s: f64,
+}
+
+/// The whole run: `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Schema of this document.
+    pub schema_version: u32,
+    /// Run id, also the default folder name.
+    pub run_id: String,
+    /// The overall verdict.
+    pub verdict: RunVerdict,
+    /// RFC 3339 start time.
+    #[serde(default)]
+    pub started_at: String,
+    /// Version of driftgate that ran.
+    #[serde(default)]
+    pub driftgate_version: String,
+    /// Scoring definitions.
+    #[serde(default)]
+    pub scorer_version: u32,
+    /// Suites.
+    pub suites: Vec<SuiteReport>,
+    /// Cases, most severe first.
+    pub cases: Vec<CaseReport>,
+    /// Counters.
+    pub stats: RunStats,
+}
+
+impl RunReport {
+    /// Sorts cases by severity and derives the overall verdict from them.
+    pub fn finish(&mut self) {
+        self.cases.sort_by(|a, b| {
+            b.verdict
+                .cmp(&a.verdict)
+                .then_with(|| a.suite.cmp(&b.suite))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let worst = self.cases.iter().map(|c| c.verdict).max();
+        self.verdict = match worst {
+            Some(CaseVerdict::Drift) => RunVerdict::Drift,
+            Some(CaseVerdict::Error | CaseVerdict::Inconclusive) => RunVerdict::Incomplete,
+            _ => RunVerdict::Pass,
+        };
+    }
+
+    /// Number of cases with this verdict.
+    #[must_use]
+    pub fn count(&self, verdict: CaseVerdict) -> usize {
+        self.cases.iter().filter(|c| c.verdict == verdict).count()
+    }
+}

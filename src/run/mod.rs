@@ -1,0 +1,9 @@
+//! Running a suite against its provider: the plan (which samples to ask for) and the
+//! executor (bounded concurrency, request budget, retries). The runner never formats
+//! output; a failed sample is data, never an early return.
+
+mod execute;
+mod plan;
+
+pub use execute::{ExecOptions, Finished, Stats, execute};
+pub use plan::{Job, Selection, plan};

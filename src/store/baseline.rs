@@ -1,0 +1,258 @@
+//! The baseline store: `<root>/<suite>/<case>/<n>.png` plus `<root>/<suite>/manifest.json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::atomic::{clean_temp_files, write_atomic};
+use super::manifest::{ImageEntry, Manifest};
+use crate::suite::sha256_hex;
+
+/// A failure of the store, naming the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing a file failed.
+    #[error("cannot access {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The manifest is not valid JSON of the expected shape.
+    #[error("manifest {} is not valid: {source}", path.display())]
+    BadManifest {
+        /// The manifest.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The manifest was written by a newer driftgate.
+    #[error("manifest {} has format_version {found}, this driftgate reads {supported}", path.display())]
+    FutureManifest {
+        /// The manifest.
+        path: PathBuf,
+        /// Its version.
+        found: u32,
+        /// Ours.
+        supported: u32,
+    },
+    /// A baseline image's bytes no longer match the manifest.
+    #[error("baseline {} does not match its sha256 in the manifest (expected {expected}, found {found})", path.display())]
+    Checksum {
+        /// The image.
+        path: PathBuf,
+        /// From the manifest.
+        expected: String,
+        /// Of the file.
+        found: String,
+    },
+    /// A baseline file the manifest lists is missing.
+    #[error("baseline {} is missing", path.display())]
+    Missing {
+        /// The image.
+        path: PathBuf,
+    },
+    /// An image could not be encoded for storage.
+    #[error("cannot encode {} as PNG", path.display())]
+    Encode {
+        /// The image.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+/// Baselines on disk.
+#[derive(Debug, Clone)]
+pub struct BaselineStore {
+    root: PathBuf,
+}
+
+impl BaselineStore {
+    /// A store rooted at `root` (default `baselines/`).
+    #[must_use]
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The folder of a suite's baselines.
+    #[must_use]
+    pub fn suite_dir(&self, suite: &str) -> PathBuf {
+        self.root.join(suite)
+    }
+
+    fn manifest_path(&self, suite: &str) -> PathBuf {
+        self.suite_dir(suite).join("manifest.json")
+    }
+
+    /// Reads a suite's manifest; `None` when the suite has never been recorded.
+    ///
+    /// # Errors
+    /// When the manifest exists but cannot be read or parsed.
+    pub fn load_manifest(&self, suite: &str) -> Result<Option<Manifest>, StoreError> {
+        let path = self.manifest_path(suite);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        let m: Manifest =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::BadManifest {
+                path: path.clone(),
+                source,
+            })?;
+        if m.format_version > super::manifest::FORMAT_VERSION {
+            return Err(StoreError::FutureManifest {
+                path,
+                found: m.format_version,
+                supported: super::manifest::FORMAT_VERSION,
+            });
+        }
+        Ok(Some(m))
+    }
+
+    /// Writes a suite's manifest atomically; call it after every image it lists is in place.
+    ///
+    /// # Errors
+    /// On I/O failure.
+    pub fn save_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        let path = self.manifest_path(&manifest.suite);
+        let mut json =
+            serde_json::to_vec_pretty(manifest).map_err(|source| StoreError::BadManifest {
+                path: path.clone(),
+                source,
+            })?;
+        json.push(b'\n');
+        write_atomic(&path, &json).map_err(|source| StoreError::Io { path, source })
+    }
+
+    /// Stores one baseline image (PNG bytes) atomically and describes it for the manifest.
+    ///
+    /// # Errors
+    /// On I/O failure.
+    pub fn write_image(
+        &self,
+        suite: &str,
+        case: &str,
+        n: u32,
+        png: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<ImageEntry, StoreError> {
+        let file = format!("{case}/{n}.png");
+        let path = self.suite_dir(suite).join(&file);
+        write_atomic(&path, png).map_err(|source| StoreError::Io { path, source })?;
+        Ok(ImageEntry {
+            file,
+            sha256: sha256_hex(png),
+            width,
+            height,
+        })
+    }
+
+    /// The path of a baseline image.
+    #[must_use]
+    pub fn image_path(&self, suite: &str, entry: &ImageEntry) -> PathBuf {
+        self.suite_dir(suite).join(&entry.file)
+    }
+
+    /// Reads a baseline image and checks it against its sha256.
+    ///
+    /// # Errors
+    /// When the file is missing, unreadable or altered.
+    pub fn read_image(&self, suite: &str, entry: &ImageEntry) -> Result<Vec<u8>, StoreError> {
+        let path = self.image_path(suite, entry);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { path });
+            }
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        let found = sha256_hex(&bytes);
+        if found == entry.sha256 {
+            Ok(bytes)
+        } else {
+            Err(StoreError::Checksum {
+                path,
+                expected: entry.sha256.clone(),
+                found,
+            })
+        }
+    }
+
+    /// Removes debris of interrupted writes under a suite's folder.
+    pub fn clean(&self, suite: &str) {
+        let dir = self.suite_dir(suite);
+        clean_temp_files(&dir);
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                clean_temp_files(&entry.path());
+            }
+        }
+    }
+
+    /// The store's root.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Encodes an image as PNG for storage; already-PNG bytes are kept as they are.
+///
+/// # Errors
+/// When encoding fails.
+pub fn to_png(bytes: &[u8], img: &image::RgbImage, path: &Path) -> Result<Vec<u8>, StoreError> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = Vec::new();
+    img.write_with_encoder(image::codecs::png::PngEncoder::new(&mut out))
+        .map_err(|source| StoreError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_tamper_detection() {
+        let t = tempfile::tempdir().unwrap();
+        let store = BaselineStore::new(t.path());
+        let entry = store.write_image("s", "c", 0, b"png-bytes", 1, 1).unwrap();
+        let mut m = Manifest::new("s", serde_json::json!({}));
+        m.cases.insert(
+            "c".into(),
+            super::super::manifest::CaseEntry {
+                fingerprint: "f".into(),
+                recorded_at: "t".into(),
+                source: "record".into(),
+                reason: None,
+                images: vec![entry.clone()],
+                provider: vec![],
+            },
+        );
+        store.save_manifest(&m).unwrap();
+        assert_eq!(store.load_manifest("s").unwrap(), Some(m));
+        assert_eq!(store.read_image("s", &entry).unwrap(), b"png-bytes");
+        fs::write(store.image_path("s", &entry), b"other").unwrap();
+        assert!(matches!(
+            store.read_image("s", &entry),
+            Err(StoreError::Checksum { .. })
+        ));
+        fs::write(t.path().join("s/manifest.json"), b"{not json").unwrap();
+        assert!(matches!(
+            store.load_manifest("s"),
+            Err(StoreError::BadManifest { .. })
+        ));
+        assert_eq!(store.load_manifest("absent").unwrap(), None);
+    }
+}

@@ -1,0 +1,9 @@
+//! Everything driftgate keeps on disk: baselines, their manifest, atomic writes.
+
+mod atomic;
+mod baseline;
+mod manifest;
+
+pub use atomic::{TEMP_PREFIX, clean_temp_files, write_atomic};
+pub use baseline::{BaselineStore, StoreError, to_png};
+pub use manifest::{CaseEntry, FORMAT_VERSION, ImageEntry, Manifest};

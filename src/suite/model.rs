@@ -1,0 +1,228 @@
+//! The suite file as written: the raw serde shape, before any validation.
+//!
+//! Every struct denies unknown keys so that a typo (`treshold:`) is an error with a
+//! position instead of a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+/// The platform a suite's model is reached through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// fal.ai queue or synchronous endpoints.
+    Fal,
+    /// OpenRouter chat completions with image output.
+    Openrouter,
+    /// Replicate predictions pinned by version id.
+    Replicate,
+    /// BytePlus ModelArk image generations.
+    Ark,
+    /// OpenAI image generations and edits.
+    Openai,
+    /// The embedded offline renderer.
+    Sim,
+    /// Images produced elsewhere, read from a folder.
+    Folder,
+}
+
+impl ProviderKind {
+    /// The name used in suites and on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fal => "fal",
+            Self::Openrouter => "openrouter",
+            Self::Replicate => "replicate",
+            Self::Ark => "ark",
+            Self::Openai => "openai",
+            Self::Sim => "sim",
+            Self::Folder => "folder",
+        }
+    }
+}
+
+/// Image size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Size {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// A lower bound on a similarity score.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MinScore {
+    /// The candidate fails below this value.
+    pub min: f64,
+}
+
+/// An upper bound on a hash distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaxDistance {
+    /// The candidate fails above this Hamming distance (bits out of 64).
+    pub max_distance: u32,
+}
+
+/// An upper bound on a colour difference.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaxDeltaE {
+    /// The candidate fails above this CIEDE2000 difference.
+    pub max_delta_e: f64,
+}
+
+/// Absolute limits a brand sets; a case may override any of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Luma SSIM lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssim: Option<MinScore>,
+    /// pHash distance upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phash: Option<MaxDistance>,
+    /// dHash distance upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhash: Option<MaxDistance>,
+    /// Mean per-pixel CIEDE2000 upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_e: Option<MaxDeltaE>,
+    /// Matched dominant-palette CIEDE2000 upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub palette: Option<MaxDeltaE>,
+}
+
+impl Thresholds {
+    /// `self` with every limit `over` sets replaced by `over`'s.
+    #[must_use]
+    pub fn overridden_by(self, over: Self) -> Self {
+        Self {
+            ssim: over.ssim.or(self.ssim),
+            phash: over.phash.or(self.phash),
+            dhash: over.dhash.or(self.dhash),
+            delta_e: over.delta_e.or(self.delta_e),
+            palette: over.palette.or(self.palette),
+        }
+    }
+
+    /// The limits used when a suite sets none.
+    #[must_use]
+    pub fn builtin() -> Self {
+        Self {
+            ssim: Some(MinScore { min: 0.90 }),
+            phash: Some(MaxDistance { max_distance: 10 }),
+            dhash: Some(MaxDistance { max_distance: 12 }),
+            delta_e: Some(MaxDeltaE { max_delta_e: 5.0 }),
+            palette: Some(MaxDeltaE { max_delta_e: 6.0 }),
+        }
+    }
+}
+
+/// Provider parameters passed through untouched.
+pub type Params = BTreeMap<String, serde_json::Value>;
+
+/// The pinned model.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// The platform.
+    pub provider: ProviderKind,
+    /// The platform's endpoint or model id, e.g. `fal-ai/bytedance/seedream/v4.5/edit`.
+    pub endpoint: String,
+    /// The pinned version (Replicate: the 64-hex version id sent in the request).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Replaces scheme and host of the provider's API (proxies, regions, emulators).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key, when not the provider's usual one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Whether the seed is sent to the provider. Default: true where the provider documents one.
+    #[serde(default)]
+    pub send_seed: Option<bool>,
+    /// Price of one image in US dollars, for the `--dry-run` cost estimate.
+    #[serde(default)]
+    pub price_per_image: Option<f64>,
+    /// For `folder`: the directory holding `<case>/<n>.<png|jpg|webp>`, relative to the suite.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// Values every case inherits unless it sets its own.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Output size. Default: 512x512.
+    #[serde(default)]
+    pub size: Option<Size>,
+    /// Seed. Default: none (the provider picks).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Samples drawn per case. Default: 3.
+    #[serde(default)]
+    pub samples: Option<u32>,
+    /// Provider parameters; a case's params are merged over these key by key.
+    #[serde(default)]
+    pub params: Option<Params>,
+}
+
+/// One case as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCase {
+    /// Case id: `[a-z0-9-]+`, unique within the suite; it names folders on disk.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// The prompt.
+    pub prompt: String,
+    /// Reference images, relative to the suite file, inside its folder.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub references: Vec<Spanned<String>>,
+    /// Free-form tags for filtering.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Overrides `defaults.size`.
+    #[serde(default)]
+    pub size: Option<Size>,
+    /// Overrides `defaults.seed`.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Overrides `defaults.samples`.
+    #[serde(default)]
+    pub samples: Option<u32>,
+    /// Merged over `defaults.params`.
+    #[serde(default)]
+    pub params: Option<Params>,
+    /// Overrides the suite's thresholds.
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// A suite file as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuite {
+    /// Suite id: `[a-z0-9-]+`, unique among the suites run together.
+    #[schemars(with = "String")]
+    pub suite: Spanned<String>,
+    /// The pinned model.
+    pub model: RawModel,
+    /// Values every case inherits.
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    /// Suite-wide absolute limits.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// The cases.
+    pub cases: Vec<RawCase>,
+}
