@@ -15,6 +15,9 @@ use crate::run::{ExecOptions, Stats, execute, plan};
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, to_png};
 
+/// One sample of a case: its index and the provider's image or failure.
+type Sampled = (u32, Result<Generation, String>);
+
 pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error> {
     let suites = crate::suite::load(&args.common.suites)?;
     let sel = selection(&args.common)?;
@@ -77,7 +80,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
             suite.model.provider.name()
         ));
         let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| f));
-        let mut by_case: HashMap<usize, Vec<(u32, Result<Generation, String>)>> = HashMap::new();
+        let mut by_case: HashMap<usize, Vec<Sampled>> = HashMap::new();
         for f in results {
             by_case
                 .entry(f.job.case)
@@ -138,7 +141,7 @@ fn store_case(
     store: &BaselineStore,
     suite: &str,
     case: &str,
-    samples: Vec<(u32, Result<Generation, String>)>,
+    samples: Vec<Sampled>,
 ) -> Result<
     (
         Vec<crate::store::ImageEntry>,

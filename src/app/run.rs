@@ -15,6 +15,10 @@ use crate::run::{ExecOptions, Stats, execute, plan};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
 
+/// A candidate written to the run folder (its relative path and what the provider
+/// reported), or why there is none.
+type Outcome = Result<(String, Metadata), String>;
+
 /// Every selected case must have a baseline recorded for its current request, with
 /// intact images; all problems are reported together before anything is sent.
 pub(super) fn preflight(
@@ -183,7 +187,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             ));
             (f.job, outcome)
         }));
-        let mut by_case: HashMap<usize, Vec<(u32, Result<(String, Metadata), String>)>> =
+        let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> =
             HashMap::new();
         for (job, outcome) in results {
             by_case
@@ -241,7 +245,7 @@ fn pairs_for(
     suite: &str,
     entry: &CaseEntry,
     dir: &std::path::Path,
-    results: Vec<(u32, Result<(String, Metadata), String>)>,
+    results: Vec<(u32, Outcome)>,
 ) -> Vec<Pair> {
     results
         .into_iter()

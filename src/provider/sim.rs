@@ -356,7 +356,7 @@ pub fn render(scene: &Scene<'_>, noise: f64, jitter_seed: u64) -> RgbImage {
         );
         let c = pal[(i as usize + 1) % 4];
         let shade = [c[0] * 0.8, c[1] * 0.8, c[2] * 0.8];
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             ellipse(&mut buf, w, h, cx, cy, rx, ry, shade);
         } else {
             rect(&mut buf, w, h, cx - rx, cy - ry, cx + rx, cy + ry, shade);

@@ -230,7 +230,7 @@ pub fn render_html(report: &RunReport) -> String {
     for c in &report.cases {
         case_html(&mut out, c);
     }
-    let _ = write!(out, "</main><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
     out
 }
 
