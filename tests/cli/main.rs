@@ -1,0 +1,8 @@
+//! The command line, end to end: each test runs the real binary in a scratch folder.
+
+mod harness;
+
+mod check;
+mod compare;
+mod record;
+mod run;
