@@ -1,0 +1,107 @@
+//! Scoring one candidate against one baseline.
+
+use image::{ImageBuffer, Luma, RgbImage};
+
+use super::features::luma601;
+use super::image::{common_size, fit};
+use super::{LabShift, Metrics, PaletteColor, color, hash, palette, ssim};
+
+/// Everything computed for one baseline/candidate pair.
+pub struct PairScore {
+    /// The numbers a verdict is based on.
+    pub metrics: Metrics,
+    /// Luma SSIM map at scoring size (values in -1..=1, 1 = unchanged).
+    pub ssim_map: ImageBuffer<Luma<f32>, Vec<f32>>,
+    /// Dominant colours of the baseline, most common first.
+    pub base_palette: Vec<PaletteColor>,
+    /// Dominant colours of the candidate, most common first.
+    pub cand_palette: Vec<PaletteColor>,
+    /// `Some(((base_w, base_h), (cand_w, cand_h)))` when sizes differed; scoring then
+    /// happens at the smaller common size.
+    pub size_change: Option<((u32, u32), (u32, u32))>,
+    /// Mean chroma of the candidate minus that of the baseline (CIELAB units), the
+    /// saturation input of [`lab_shift_words`](super::lab_shift_words).
+    pub chroma_shift: f64,
+}
+
+fn fill_plane(img: &RgbImage, out: &mut [f32], f: impl Fn(&[u8]) -> f32 + Sync) {
+    let raw = img.as_raw();
+    let w = img.width() as usize;
+    let bands = super::parallel::bands(img.height() as usize, 64);
+    std::thread::scope(|s| {
+        let mut rest = out;
+        for band in bands {
+            let (head, tail) = rest.split_at_mut(band.len() * w);
+            rest = tail;
+            let src = &raw[band.start * w * 3..band.end * w * 3];
+            let f = &f;
+            s.spawn(move || {
+                for (d, p) in head.iter_mut().zip(src.chunks_exact(3)) {
+                    *d = f(p);
+                }
+            });
+        }
+    });
+}
+
+/// Scores `cand` against `base`. Pure: no I/O, deterministic.
+pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
+    let (bs, cs) = (base.dimensions(), cand.dimensions());
+    let size = common_size(bs, cs);
+    let size_change = (bs != cs).then_some((bs, cs));
+    let base = fit(base, size);
+    let cand = fit(cand, size);
+    let (base, cand) = (base.as_ref(), cand.as_ref());
+    let (w, h) = (size.0 as usize, size.1 as usize);
+
+    let ((bp, bh), (cp, ch), (ssim, ssim_rgb, map), colour) = std::thread::scope(|s| {
+        let side = |img: &'_ RgbImage| (palette::palette(img), hash::hashes(img));
+        let base_side = s.spawn(move || side(base));
+        let cand_side = s.spawn(move || side(cand));
+
+        let mut pa = vec![0f32; w * h];
+        let mut pb = vec![0f32; w * h];
+        let mut map = vec![0f32; w * h];
+        fill_plane(base, &mut pa, luma601);
+        fill_plane(cand, &mut pb, luma601);
+        let luma = ssim::ssim_plane(&pa, &pb, w, h, Some(&mut map));
+        let mut rgb = 0f64;
+        for c in 0..3 {
+            fill_plane(base, &mut pa, |p| f32::from(p[c]));
+            fill_plane(cand, &mut pb, |p| f32::from(p[c]));
+            rgb += ssim::ssim_plane(&pa, &pb, w, h, None);
+        }
+        drop((pa, pb));
+        let colour = color::colour_stats(base, cand);
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|_| (Vec::new(), (0, 0)))
+        };
+        (
+            join(base_side),
+            join(cand_side),
+            (luma, rgb / 3.0, map),
+            colour,
+        )
+    });
+
+    let ssim_map = ImageBuffer::from_raw(size.0, size.1, map)
+        .unwrap_or_else(|| ImageBuffer::new(size.0, size.1));
+    let metrics = Metrics {
+        ssim,
+        ssim_rgb,
+        phash: (bh.0 ^ ch.0).count_ones(),
+        dhash: (bh.1 ^ ch.1).count_ones(),
+        delta_e: colour.delta_e,
+        delta_e_p95: colour.delta_e_p95,
+        lab_shift: LabShift { ..colour.lab_shift },
+        palette_delta_e: palette::palette_distance(&bp, &cp),
+    };
+    PairScore {
+        metrics,
+        ssim_map,
+        base_palette: bp,
+        cand_palette: cp,
+        size_change,
+        chroma_shift: colour.chroma_shift,
+    }
+}

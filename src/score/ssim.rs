@@ -1,0 +1,258 @@
+//! Gaussian-window SSIM (Wang et al. 2004) with scikit-image's conventions.
+//!
+//! Settings match `skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5,
+//! use_sample_covariance=False, data_range=255)`: an 11-tap Gaussian (radius
+//! `int(3.5 * 1.5 + 0.5) = 5`), K1 = 0.01, K2 = 0.03, population covariance, scipy `reflect`
+//! borders (`d c b a | a b c d`), and the mean taken after cropping 5 pixels from every edge.
+//!
+//! The five local statistics (two means, two second moments, cross moment) are blurred
+//! together, one output row at a time: a vertical pass over the 11 source rows into five
+//! row buffers, then a horizontal pass that feeds the SSIM formula directly. Only the two
+//! input planes and the output map are full size, and the row loop is split into bands
+//! that run on separate threads.
+
+use multiversion::multiversion;
+
+const RADIUS: usize = 5;
+const TAPS: usize = 2 * RADIUS + 1;
+const C1: f32 = (0.01 * 255.0) * (0.01 * 255.0);
+const C2: f32 = (0.03 * 255.0) * (0.03 * 255.0);
+
+/// Normalised Gaussian weights for sigma 1.5, computed in f64 as scipy does.
+fn weights() -> [f32; TAPS] {
+    let sigma2 = 1.5f64 * 1.5;
+    let mut w = [0f64; TAPS];
+    for (i, v) in w.iter_mut().enumerate() {
+        let x = i as f64 - RADIUS as f64;
+        *v = (-0.5 / sigma2 * x * x).exp();
+    }
+    let sum: f64 = w.iter().sum();
+    w.map(|v| (v / sum) as f32)
+}
+
+/// scipy's `reflect` boundary: the edge sample is repeated, folding as often as needed.
+fn reflect(i: isize, n: usize) -> usize {
+    let n = n as isize;
+    let m = i.rem_euclid(2 * n);
+    (if m >= n { 2 * n - 1 - m } else { m }) as usize
+}
+
+/// SSIM of two planes (row-major, `w * h` samples each, values on a 0..=255 scale).
+///
+/// Returns the cropped mean; fills `map` (same layout) with the per-pixel SSIM when given.
+pub(crate) fn ssim_plane(a: &[f32], b: &[f32], w: usize, h: usize, map: Option<&mut [f32]>) -> f64 {
+    assert!(a.len() == w * h && b.len() == w * h, "plane size mismatch");
+    if w == 0 || h == 0 {
+        return 1.0;
+    }
+    let wts = weights();
+    // Too small to crop: average the whole map rather than nothing.
+    let crop = if w > 2 * RADIUS && h > 2 * RADIUS {
+        RADIUS
+    } else {
+        0
+    };
+    let bands = super::parallel::bands(h, 32);
+
+    let mut scratch_map;
+    let map = match map {
+        Some(m) => m,
+        None => {
+            scratch_map = vec![0f32; w * h];
+            &mut scratch_map[..]
+        }
+    };
+    let mut chunks: Vec<(std::ops::Range<usize>, &mut [f32])> = Vec::with_capacity(bands.len());
+    let mut rest = map;
+    for r in &bands {
+        let (head, tail) = rest.split_at_mut(r.len() * w);
+        chunks.push((r.clone(), head));
+        rest = tail;
+    }
+
+    let sums: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|(rows, out)| s.spawn(move || band(a, b, w, h, rows, out, &wts, crop)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(f64::NAN))
+            .collect()
+    });
+    let count = ((w - 2 * crop) * (h - 2 * crop)) as f64;
+    sums.iter().sum::<f64>() / count
+}
+
+struct Rows {
+    mx: Vec<f32>,
+    my: Vec<f32>,
+    mxx: Vec<f32>,
+    myy: Vec<f32>,
+    mxy: Vec<f32>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn band(
+    a: &[f32],
+    b: &[f32],
+    w: usize,
+    h: usize,
+    rows: std::ops::Range<usize>,
+    out: &mut [f32],
+    wts: &[f32; TAPS],
+    crop: usize,
+) -> f64 {
+    let padded = w + 2 * RADIUS;
+    let mut buf = Rows {
+        mx: vec![0.0; padded],
+        my: vec![0.0; padded],
+        mxx: vec![0.0; padded],
+        myy: vec![0.0; padded],
+        mxy: vec![0.0; padded],
+    };
+    let mut sum = 0f64;
+    for (y, out_row) in rows.zip(out.chunks_exact_mut(w)) {
+        let src: [usize; TAPS] =
+            std::array::from_fn(|k| reflect(y as isize + k as isize - RADIUS as isize, h));
+        let ra: [&[f32]; TAPS] = src.map(|r| &a[r * w..(r + 1) * w]);
+        let rb: [&[f32]; TAPS] = src.map(|r| &b[r * w..(r + 1) * w]);
+        vertical(&ra, &rb, wts, &mut buf);
+        for v in [
+            &mut buf.mx,
+            &mut buf.my,
+            &mut buf.mxx,
+            &mut buf.myy,
+            &mut buf.mxy,
+        ] {
+            for j in 0..RADIUS {
+                v[RADIUS - 1 - j] = v[RADIUS + reflect(-(j as isize) - 1, w)];
+                v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
+            }
+        }
+        horizontal(&buf, wts, out_row);
+        if y >= crop && y < h - crop {
+            sum += out_row[crop..w - crop]
+                .iter()
+                .map(|&v| f64::from(v))
+                .sum::<f64>();
+        }
+    }
+    sum
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+fn vertical(ra: &[&[f32]; TAPS], rb: &[&[f32]; TAPS], wts: &[f32; TAPS], buf: &mut Rows) {
+    let w = ra[0].len();
+    let mx = &mut buf.mx[RADIUS..RADIUS + w];
+    let my = &mut buf.my[RADIUS..RADIUS + w];
+    let mxx = &mut buf.mxx[RADIUS..RADIUS + w];
+    let myy = &mut buf.myy[RADIUS..RADIUS + w];
+    let mxy = &mut buf.mxy[RADIUS..RADIUS + w];
+    {
+        let (x0, y0, k) = (&ra[0][..w], &rb[0][..w], wts[0]);
+        for i in 0..w {
+            let (p, q) = (x0[i], y0[i]);
+            let kp = k * p;
+            let kq = k * q;
+            mx[i] = kp;
+            my[i] = kq;
+            mxx[i] = kp * p;
+            myy[i] = kq * q;
+            mxy[i] = kp * q;
+        }
+    }
+    for t in 1..TAPS {
+        let (xs, ys, k) = (&ra[t][..w], &rb[t][..w], wts[t]);
+        for i in 0..w {
+            let (p, q) = (xs[i], ys[i]);
+            let kp = k * p;
+            let kq = k * q;
+            mx[i] += kp;
+            my[i] += kq;
+            mxx[i] += kp * p;
+            myy[i] += kq * q;
+            mxy[i] += kp * q;
+        }
+    }
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
+    let w = out.len();
+    let n = w + 2 * RADIUS;
+    let (mx, my) = (&buf.mx[..n], &buf.my[..n]);
+    let (mxx, myy, mxy) = (&buf.mxx[..n], &buf.myy[..n], &buf.mxy[..n]);
+    for i in 0..w {
+        let (mut ux, mut uy, mut uxx, mut uyy, mut uxy) = (0f32, 0f32, 0f32, 0f32, 0f32);
+        for t in 0..TAPS {
+            let k = wts[t];
+            ux += k * mx[i + t];
+            uy += k * my[i + t];
+            uxx += k * mxx[i + t];
+            uyy += k * myy[i + t];
+            uxy += k * mxy[i + t];
+        }
+        // Written so that x == y yields numerator == denominator bit for bit.
+        let vx = uxx - ux * ux;
+        let vy = uyy - uy * uy;
+        let vxy = uxy - ux * uy;
+        let num = (2.0 * ux * uy + C1) * (2.0 * vxy + C2);
+        let den = (ux * ux + uy * uy + C1) * (vx + vy + C2);
+        out[i] = num / den;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(w: usize, h: usize, f: impl Fn(usize, usize) -> f32) -> Vec<f32> {
+        (0..w * h).map(|i| f(i % w, i / w)).collect()
+    }
+
+    #[test]
+    fn weights_sum_to_one_and_are_symmetric() {
+        let w = weights();
+        assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for i in 0..TAPS {
+            assert_eq!(w[i], w[TAPS - 1 - i]);
+        }
+    }
+
+    #[test]
+    fn reflect_matches_scipy() {
+        let n = 4;
+        let got: Vec<usize> = (-5..9).map(|i| reflect(i, n)).collect();
+        // scipy reflect for n=4: ... 3 2 1 0 | 0 1 2 3 | 3 2 1 0 ...
+        assert_eq!(got, vec![3, 3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0, 0]);
+    }
+
+    #[test]
+    fn identity_is_exactly_one() {
+        let a = ramp(37, 23, |x, y| ((x * 7 + y * 13) % 256) as f32);
+        let mut map = vec![0f32; a.len()];
+        assert_eq!(ssim_plane(&a, &a, 37, 23, Some(&mut map)), 1.0);
+        assert!(map.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn symmetric_and_bounded() {
+        let a = ramp(40, 30, |x, y| ((x * 7 + y * 13) % 256) as f32);
+        let b = ramp(40, 30, |x, y| ((x * 5 + y * y) % 256) as f32);
+        let ab = ssim_plane(&a, &b, 40, 30, None);
+        let ba = ssim_plane(&b, &a, 40, 30, None);
+        assert!((ab - ba).abs() < 1e-6);
+        assert!((-1.0..1.0).contains(&ab));
+    }
+
+    #[test]
+    fn tiny_images_do_not_panic() {
+        for (w, h) in [(1, 1), (3, 2), (11, 11), (2, 40)] {
+            let a = ramp(w, h, |x, y| (x * 40 + y * 3) as f32);
+            let b = ramp(w, h, |x, y| (x * 41 + y) as f32);
+            let s = ssim_plane(&a, &b, w, h, None);
+            assert!(s.is_finite() && s <= 1.0, "{w}x{h}: {s}");
+        }
+    }
+}
