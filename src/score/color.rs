@@ -140,9 +140,12 @@ pub fn ciede2000(lab1: [f64; 3], lab2: [f64; 3]) -> f64 {
 
 /// Colour statistics of a same-sized pair.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ColourStats {
+pub struct ColourStats {
+    /// Mean per-pixel CIEDE2000.
     pub delta_e: f64,
+    /// 95th percentile (numpy `linear`) of the per-pixel CIEDE2000.
     pub delta_e_p95: f64,
+    /// Mean of Lab(candidate) - Lab(baseline).
     pub lab_shift: LabShift,
     /// Mean chroma (sqrt(a² + b²)) of the candidate minus that of the baseline.
     pub chroma_shift: f64,
@@ -166,7 +169,9 @@ struct Partial {
     sum_dc: f64,
 }
 
-pub(crate) fn colour_stats(base: &RgbImage, cand: &RgbImage) -> ColourStats {
+/// CIEDE2000 and Lab statistics of two same-sized images (sampled on a grid above
+/// [`MAX_COLOUR_SAMPLES`] pixels).
+pub fn colour_stats(base: &RgbImage, cand: &RgbImage) -> ColourStats {
     debug_assert_eq!(base.dimensions(), cand.dimensions());
     let (w, h) = base.dimensions();
     let stride = sample_stride(w, h) as usize;

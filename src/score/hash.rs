@@ -172,8 +172,8 @@ pub(crate) fn dhash_from_luma(luma: &[u8], w: usize, h: usize) -> u64 {
     }))
 }
 
-/// Both hashes of an image.
-pub(crate) fn hashes(img: &RgbImage) -> (u64, u64) {
+/// `(phash, dhash)` of an image, in `imagehash` bit order.
+pub fn hashes(img: &RgbImage) -> (u64, u64) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let luma = pil_luma(img);
     (phash_from_luma(&luma, w, h), dhash_from_luma(&luma, w, h))

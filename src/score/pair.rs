@@ -4,7 +4,7 @@ use image::{ImageBuffer, Luma, RgbImage};
 
 use super::features::luma601;
 use super::image::{common_size, fit};
-use super::{LabShift, Metrics, PaletteColor, color, hash, palette, ssim};
+use super::{Metrics, PaletteColor, color, hash, palette, ssim};
 
 /// Everything computed for one baseline/candidate pair.
 pub struct PairScore {
@@ -44,6 +44,42 @@ fn fill_plane(img: &RgbImage, out: &mut [f32], f: impl Fn(&[u8]) -> f32 + Sync) 
     });
 }
 
+/// Luma SSIM of two same-sized images, with its map.
+///
+/// # Panics
+/// If the sizes differ (use [`score_pair`] for that).
+pub fn ssim_luma(base: &RgbImage, cand: &RgbImage) -> (f64, ImageBuffer<Luma<f32>, Vec<f32>>) {
+    assert_eq!(base.dimensions(), cand.dimensions(), "sizes differ");
+    let (w, h) = (base.width() as usize, base.height() as usize);
+    let mut pa = vec![0f32; w * h];
+    let mut pb = vec![0f32; w * h];
+    let mut map = vec![0f32; w * h];
+    fill_plane(base, &mut pa, luma601);
+    fill_plane(cand, &mut pb, luma601);
+    let s = ssim::ssim_plane(&pa, &pb, w, h, Some(&mut map));
+    let map = ImageBuffer::from_raw(base.width(), base.height(), map)
+        .unwrap_or_else(|| ImageBuffer::new(base.width(), base.height()));
+    (s, map)
+}
+
+/// Mean of the R, G and B SSIM of two same-sized images.
+///
+/// # Panics
+/// If the sizes differ (use [`score_pair`] for that).
+pub fn ssim_rgb(base: &RgbImage, cand: &RgbImage) -> f64 {
+    assert_eq!(base.dimensions(), cand.dimensions(), "sizes differ");
+    let (w, h) = (base.width() as usize, base.height() as usize);
+    let mut pa = vec![0f32; w * h];
+    let mut pb = vec![0f32; w * h];
+    let mut sum = 0f64;
+    for c in 0..3 {
+        fill_plane(base, &mut pa, |p| f32::from(p[c]));
+        fill_plane(cand, &mut pb, |p| f32::from(p[c]));
+        sum += ssim::ssim_plane(&pa, &pb, w, h, None);
+    }
+    sum / 3.0
+}
+
 /// Scores `cand` against `base`. Pure: no I/O, deterministic.
 pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
     let (bs, cs) = (base.dimensions(), cand.dimensions());
@@ -52,40 +88,20 @@ pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
     let base = fit(base, size);
     let cand = fit(cand, size);
     let (base, cand) = (base.as_ref(), cand.as_ref());
-    let (w, h) = (size.0 as usize, size.1 as usize);
 
-    let ((bp, bh), (cp, ch), (ssim, ssim_rgb, map), colour) = std::thread::scope(|s| {
+    let ((bp, bh), (cp, ch), (ssim, map), ssim_rgb, colour) = std::thread::scope(|s| {
         let side = |img: &'_ RgbImage| (palette::palette(img), hash::hashes(img));
         let base_side = s.spawn(move || side(base));
         let cand_side = s.spawn(move || side(cand));
-
-        let mut pa = vec![0f32; w * h];
-        let mut pb = vec![0f32; w * h];
-        let mut map = vec![0f32; w * h];
-        fill_plane(base, &mut pa, luma601);
-        fill_plane(cand, &mut pb, luma601);
-        let luma = ssim::ssim_plane(&pa, &pb, w, h, Some(&mut map));
-        let mut rgb = 0f64;
-        for c in 0..3 {
-            fill_plane(base, &mut pa, |p| f32::from(p[c]));
-            fill_plane(cand, &mut pb, |p| f32::from(p[c]));
-            rgb += ssim::ssim_plane(&pa, &pb, w, h, None);
-        }
-        drop((pa, pb));
+        let luma = ssim_luma(base, cand);
+        let rgb = ssim_rgb(base, cand);
         let colour = color::colour_stats(base, cand);
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
             h.join().unwrap_or_else(|_| (Vec::new(), (0, 0)))
         };
-        (
-            join(base_side),
-            join(cand_side),
-            (luma, rgb / 3.0, map),
-            colour,
-        )
+        (join(base_side), join(cand_side), luma, rgb, colour)
     });
 
-    let ssim_map = ImageBuffer::from_raw(size.0, size.1, map)
-        .unwrap_or_else(|| ImageBuffer::new(size.0, size.1));
     let metrics = Metrics {
         ssim,
         ssim_rgb,
@@ -93,12 +109,12 @@ pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
         dhash: (bh.1 ^ ch.1).count_ones(),
         delta_e: colour.delta_e,
         delta_e_p95: colour.delta_e_p95,
-        lab_shift: LabShift { ..colour.lab_shift },
+        lab_shift: colour.lab_shift,
         palette_delta_e: palette::palette_distance(&bp, &cp),
     };
     PairScore {
         metrics,
-        ssim_map,
+        ssim_map: map,
         base_palette: bp,
         cand_palette: cp,
         size_change,

@@ -101,7 +101,7 @@ fn median_cut(labs: &[[f64; 3]], k: usize) -> Vec<[f64; 3]> {
 }
 
 /// Dominant colours of `img`, most common first.
-pub(crate) fn palette(img: &RgbImage) -> Vec<PaletteColor> {
+pub fn palette(img: &RgbImage) -> Vec<PaletteColor> {
     let pixels = downsample(img);
     if pixels.is_empty() {
         return Vec::new();
