@@ -42,7 +42,10 @@ fn make_pair(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     let (pa, pb) = (dir.join("base.png"), dir.join("cand.png"));
     base.save(&pa).expect("write base");
     cand.save(&pb).expect("write cand");
-    (std::fs::read(pa).expect("read"), std::fs::read(pb).expect("read"))
+    (
+        std::fs::read(pa).expect("read"),
+        std::fs::read(pb).expect("read"),
+    )
 }
 
 fn decode_both(a: &[u8], b: &[u8]) -> (RgbImage, RgbImage) {
@@ -134,7 +137,10 @@ fn main() {
         println!("{name:<40} {:>9.1}", ms(t));
     }
     println!();
-    println!("throughput, decode + all metrics: {:.1} MP/s", mp / t_total.as_secs_f64());
+    println!(
+        "throughput, decode + all metrics: {:.1} MP/s",
+        mp / t_total.as_secs_f64()
+    );
     println!(
         "ratio all metrics + decode / image-compare grey ssim + decode: {:.2} (target <= 1.0)",
         t_total.as_secs_f64() / t_peer_total.as_secs_f64()

@@ -74,8 +74,8 @@ fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
         .collect()
 }
 
-fn clip8(v: i64) -> u8 {
-    if v >= (1i64 << PRECISION_BITS << 8) {
+fn clip8(v: i32) -> u8 {
+    if v >= (1i32 << PRECISION_BITS << 8) {
         255
     } else if v <= 0 {
         0
@@ -88,7 +88,8 @@ fn clip8(v: i64) -> u8 {
 pub(crate) fn pil_lanczos(src: &[u8], w: usize, h: usize, out_w: usize, out_h: usize) -> Vec<u8> {
     let horiz = coefficients(w, out_w);
     let vert = coefficients(h, out_h);
-    let half = 1i64 << (PRECISION_BITS - 1);
+    // Pillow accumulates in a 32-bit int; normalised weights keep the sum below 2^31.
+    let half = 1i32 << (PRECISION_BITS - 1);
     // Horizontal pass (skipped by Pillow when the width is unchanged).
     let tmp: Vec<u8> = if out_w == w {
         src.to_vec()
@@ -100,7 +101,7 @@ pub(crate) fn pil_lanczos(src: &[u8], w: usize, h: usize, out_w: usize, out_h: u
                 let acc = row[*xmin..*xmin + k.len()]
                     .iter()
                     .zip(k)
-                    .fold(half, |s, (&p, &c)| s + i64::from(p) * i64::from(c));
+                    .fold(half, |s, (&p, &c)| s + i32::from(p) * c);
                 tmp[y * out_w + xx] = clip8(acc);
             }
         }
@@ -113,7 +114,7 @@ pub(crate) fn pil_lanczos(src: &[u8], w: usize, h: usize, out_w: usize, out_h: u
     for (yy, (ymin, k)) in vert.iter().enumerate() {
         for xx in 0..out_w {
             let acc = k.iter().enumerate().fold(half, |s, (j, &c)| {
-                s + i64::from(tmp[(ymin + j) * out_w + xx]) * i64::from(c)
+                s + i32::from(tmp[(ymin + j) * out_w + xx]) * c
             });
             out[yy * out_w + xx] = clip8(acc);
         }

@@ -11,7 +11,7 @@
 //! input planes and the output map are full size, and the row loop is split into bands
 //! that run on separate threads.
 
-use multiversion::multiversion;
+use multiversion::{multiversion, target::selected_target};
 
 const RADIUS: usize = 5;
 const TAPS: usize = 2 * RADIUS + 1;
@@ -54,20 +54,19 @@ pub(crate) fn ssim_plane(a: &[f32], b: &[f32], w: usize, h: usize, map: Option<&
     };
     let bands = super::parallel::bands(h, 32);
 
-    let mut scratch_map;
-    let map = match map {
-        Some(m) => m,
-        None => {
-            scratch_map = vec![0f32; w * h];
-            &mut scratch_map[..]
-        }
-    };
-    let mut chunks: Vec<(std::ops::Range<usize>, &mut [f32])> = Vec::with_capacity(bands.len());
+    let mut chunks: Vec<(std::ops::Range<usize>, Option<&mut [f32]>)> =
+        Vec::with_capacity(bands.len());
     let mut rest = map;
     for r in &bands {
-        let (head, tail) = rest.split_at_mut(r.len() * w);
+        let head = match rest.take() {
+            Some(m) => {
+                let (head, tail) = m.split_at_mut(r.len() * w);
+                rest = Some(tail);
+                Some(head)
+            }
+            None => None,
+        };
         chunks.push((r.clone(), head));
-        rest = tail;
     }
 
     let sums: Vec<f64> = std::thread::scope(|s| {
@@ -84,6 +83,9 @@ pub(crate) fn ssim_plane(a: &[f32], b: &[f32], w: usize, h: usize, map: Option<&
     sums.iter().sum::<f64>() / count
 }
 
+/// Pixels processed together; the 5 x LANES accumulators stay in vector registers.
+const LANES: usize = 16;
+
 struct Rows {
     mx: Vec<f32>,
     my: Vec<f32>,
@@ -99,7 +101,7 @@ fn band(
     w: usize,
     h: usize,
     rows: std::ops::Range<usize>,
-    out: &mut [f32],
+    mut out: Option<&mut [f32]>,
     wts: &[f32; TAPS],
     crop: usize,
 ) -> f64 {
@@ -111,8 +113,10 @@ fn band(
         myy: vec![0.0; padded],
         mxy: vec![0.0; padded],
     };
+    let mut scratch = vec![0f32; w];
     let mut sum = 0f64;
-    for (y, out_row) in rows.zip(out.chunks_exact_mut(w)) {
+    let first = rows.start;
+    for y in rows {
         let src: [usize; TAPS] =
             std::array::from_fn(|k| reflect(y as isize + k as isize - RADIUS as isize, h));
         let ra: [&[f32]; TAPS] = src.map(|r| &a[r * w..(r + 1) * w]);
@@ -130,6 +134,10 @@ fn band(
                 v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
             }
         }
+        let out_row = match out.as_deref_mut() {
+            Some(m) => &mut m[(y - first) * w..(y - first + 1) * w],
+            None => &mut scratch[..],
+        };
         horizontal(&buf, wts, out_row);
         if y >= crop && y < h - crop {
             sum += out_row[crop..w - crop]
@@ -141,65 +149,120 @@ fn band(
     sum
 }
 
+/// Whether a multiversioned clone was compiled with fused multiply-add.
+#[allow(clippy::missing_const_for_fn, unused_variables)]
+const fn has_fma(t: multiversion::target::TargetFeatures) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        t.contains(multiversion::target_features::x86_64::FMA)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        t.contains(multiversion::target_features::aarch64::NEON)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// Multiply-add that is fused only where the CPU has FMA (elsewhere `mul_add` would be a
+/// slow library call).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
 fn vertical(ra: &[&[f32]; TAPS], rb: &[&[f32]; TAPS], wts: &[f32; TAPS], buf: &mut Rows) {
+    const FMA: bool = has_fma(selected_target!());
     let w = ra[0].len();
     let mx = &mut buf.mx[RADIUS..RADIUS + w];
     let my = &mut buf.my[RADIUS..RADIUS + w];
     let mxx = &mut buf.mxx[RADIUS..RADIUS + w];
     let myy = &mut buf.myy[RADIUS..RADIUS + w];
     let mxy = &mut buf.mxy[RADIUS..RADIUS + w];
-    {
-        let (x0, y0, k) = (&ra[0][..w], &rb[0][..w], wts[0]);
-        for i in 0..w {
-            let (p, q) = (x0[i], y0[i]);
-            let kp = k * p;
-            let kq = k * q;
-            mx[i] = kp;
-            my[i] = kq;
-            mxx[i] = kp * p;
-            myy[i] = kq * q;
-            mxy[i] = kp * q;
+    let full = w - w % LANES;
+    for i0 in (0..full).step_by(LANES) {
+        let mut acc = [[0f32; LANES]; 5];
+        for t in 0..TAPS {
+            let k = wts[t];
+            let xs = &ra[t][i0..i0 + LANES];
+            let ys = &rb[t][i0..i0 + LANES];
+            for l in 0..LANES {
+                let (p, q) = (xs[l], ys[l]);
+                let (kp, kq) = (k * p, k * q);
+                acc[0][l] += kp;
+                acc[1][l] += kq;
+                acc[2][l] = madd::<FMA>(kp, p, acc[2][l]);
+                acc[3][l] = madd::<FMA>(kq, q, acc[3][l]);
+                acc[4][l] = madd::<FMA>(kp, q, acc[4][l]);
+            }
         }
+        mx[i0..i0 + LANES].copy_from_slice(&acc[0]);
+        my[i0..i0 + LANES].copy_from_slice(&acc[1]);
+        mxx[i0..i0 + LANES].copy_from_slice(&acc[2]);
+        myy[i0..i0 + LANES].copy_from_slice(&acc[3]);
+        mxy[i0..i0 + LANES].copy_from_slice(&acc[4]);
     }
-    for t in 1..TAPS {
-        let (xs, ys, k) = (&ra[t][..w], &rb[t][..w], wts[t]);
-        for i in 0..w {
-            let (p, q) = (xs[i], ys[i]);
-            let kp = k * p;
-            let kq = k * q;
-            mx[i] += kp;
-            my[i] += kq;
-            mxx[i] += kp * p;
-            myy[i] += kq * q;
-            mxy[i] += kp * q;
+    for i in full..w {
+        let mut acc = [0f32; 5];
+        for t in 0..TAPS {
+            let k = wts[t];
+            let (p, q) = (ra[t][i], rb[t][i]);
+            let (kp, kq) = (k * p, k * q);
+            acc[0] += kp;
+            acc[1] += kq;
+            acc[2] = madd::<FMA>(kp, p, acc[2]);
+            acc[3] = madd::<FMA>(kq, q, acc[3]);
+            acc[4] = madd::<FMA>(kp, q, acc[4]);
         }
+        (mx[i], my[i], mxx[i], myy[i], mxy[i]) = (acc[0], acc[1], acc[2], acc[3], acc[4]);
     }
+}
+
+/// SSIM from the five blurred statistics, written so that x == y gives numerator ==
+/// denominator bit for bit (identity scores exactly 1).
+#[inline(always)]
+fn ssim_formula(ux: f32, uy: f32, uxx: f32, uyy: f32, uxy: f32) -> f32 {
+    let vx = uxx - ux * ux;
+    let vy = uyy - uy * uy;
+    let vxy = uxy - ux * uy;
+    let num = (2.0 * ux * uy + C1) * (2.0 * vxy + C2);
+    let den = (ux * ux + uy * uy + C1) * (vx + vy + C2);
+    num / den
 }
 
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
 fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
+    const FMA: bool = has_fma(selected_target!());
     let w = out.len();
-    let n = w + 2 * RADIUS;
-    let (mx, my) = (&buf.mx[..n], &buf.my[..n]);
-    let (mxx, myy, mxy) = (&buf.mxx[..n], &buf.myy[..n], &buf.mxy[..n]);
-    for i in 0..w {
-        let (mut ux, mut uy, mut uxx, mut uyy, mut uxy) = (0f32, 0f32, 0f32, 0f32, 0f32);
+    let src = [&buf.mx, &buf.my, &buf.mxx, &buf.myy, &buf.mxy];
+    let full = w - w % LANES;
+    for i0 in (0..full).step_by(LANES) {
+        let mut acc = [[0f32; LANES]; 5];
         for t in 0..TAPS {
             let k = wts[t];
-            ux += k * mx[i + t];
-            uy += k * my[i + t];
-            uxx += k * mxx[i + t];
-            uyy += k * myy[i + t];
-            uxy += k * mxy[i + t];
+            for (q, plane) in src.iter().enumerate() {
+                let v = &plane[i0 + t..i0 + t + LANES];
+                for l in 0..LANES {
+                    acc[q][l] = madd::<FMA>(k, v[l], acc[q][l]);
+                }
+            }
         }
-        // Written so that x == y yields numerator == denominator bit for bit.
-        let vx = uxx - ux * ux;
-        let vy = uyy - uy * uy;
-        let vxy = uxy - ux * uy;
-        let num = (2.0 * ux * uy + C1) * (2.0 * vxy + C2);
-        let den = (ux * ux + uy * uy + C1) * (vx + vy + C2);
-        out[i] = num / den;
+        let o = &mut out[i0..i0 + LANES];
+        for l in 0..LANES {
+            o[l] = ssim_formula(acc[0][l], acc[1][l], acc[2][l], acc[3][l], acc[4][l]);
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(full) {
+        let mut acc = [0f32; 5];
+        for t in 0..TAPS {
+            for (q, plane) in src.iter().enumerate() {
+                acc[q] = madd::<FMA>(wts[t], plane[i + t], acc[q]);
+            }
+        }
+        *o = ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4]);
     }
 }
 
