@@ -125,7 +125,7 @@ fn main() {
     for (name, t) in [
         ("decode both (concurrent)", t_decode),
         ("ssim luma (+ map)", t_luma),
-        ("ssim rgb (3 channels)", t_rgb),
+        ("ssim luma + rgb, one pass", t_rgb),
         ("ciede2000 mean/p95 + lab shift", t_colour),
         ("phash + dhash (both images)", t_hash),
         ("palettes (both images)", t_palette),

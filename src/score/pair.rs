@@ -2,8 +2,8 @@
 
 use image::{ImageBuffer, Luma, RgbImage};
 
-use super::features::luma601;
 use super::image::{common_size, fit};
+use super::ssim::Channels;
 use super::{Metrics, PaletteColor, color, hash, palette, ssim};
 
 /// Everything computed for one baseline/candidate pair.
@@ -24,39 +24,14 @@ pub struct PairScore {
     pub chroma_shift: f64,
 }
 
-fn fill_plane(img: &RgbImage, out: &mut [f32], f: impl Fn(&[u8]) -> f32 + Sync) {
-    let raw = img.as_raw();
-    let w = img.width() as usize;
-    let bands = super::parallel::bands(img.height() as usize, 64);
-    std::thread::scope(|s| {
-        let mut rest = out;
-        for band in bands {
-            let (head, tail) = rest.split_at_mut(band.len() * w);
-            rest = tail;
-            let src = &raw[band.start * w * 3..band.end * w * 3];
-            let f = &f;
-            s.spawn(move || {
-                for (d, p) in head.iter_mut().zip(src.chunks_exact(3)) {
-                    *d = f(p);
-                }
-            });
-        }
-    });
-}
-
 /// Luma SSIM of two same-sized images, with its map.
 ///
 /// # Panics
 /// If the sizes differ (use [`score_pair`] for that).
 pub fn ssim_luma(base: &RgbImage, cand: &RgbImage) -> (f64, ImageBuffer<Luma<f32>, Vec<f32>>) {
     assert_eq!(base.dimensions(), cand.dimensions(), "sizes differ");
-    let (w, h) = (base.width() as usize, base.height() as usize);
-    let mut pa = vec![0f32; w * h];
-    let mut pb = vec![0f32; w * h];
-    let mut map = vec![0f32; w * h];
-    fill_plane(base, &mut pa, luma601);
-    fill_plane(cand, &mut pb, luma601);
-    let s = ssim::ssim_plane(&pa, &pb, w, h, Some(&mut map));
+    let mut map = vec![0f32; base.width() as usize * base.height() as usize];
+    let [s, ..] = ssim::ssim_images(base, cand, Channels::Luma, Some(&mut map));
     let map = ImageBuffer::from_raw(base.width(), base.height(), map)
         .unwrap_or_else(|| ImageBuffer::new(base.width(), base.height()));
     (s, map)
@@ -68,16 +43,17 @@ pub fn ssim_luma(base: &RgbImage, cand: &RgbImage) -> (f64, ImageBuffer<Luma<f32
 /// If the sizes differ (use [`score_pair`] for that).
 pub fn ssim_rgb(base: &RgbImage, cand: &RgbImage) -> f64 {
     assert_eq!(base.dimensions(), cand.dimensions(), "sizes differ");
-    let (w, h) = (base.width() as usize, base.height() as usize);
-    let mut pa = vec![0f32; w * h];
-    let mut pb = vec![0f32; w * h];
-    let mut sum = 0f64;
-    for c in 0..3 {
-        fill_plane(base, &mut pa, |p| f32::from(p[c]));
-        fill_plane(cand, &mut pb, |p| f32::from(p[c]));
-        sum += ssim::ssim_plane(&pa, &pb, w, h, None);
-    }
-    sum / 3.0
+    let [_, r, g, b] = ssim::ssim_images(base, cand, Channels::LumaAndRgb, None);
+    (r + g + b) / 3.0
+}
+
+/// Luma SSIM with its map and the RGB SSIM mean, sharing one pass over the images.
+fn ssim_both(base: &RgbImage, cand: &RgbImage) -> (f64, ImageBuffer<Luma<f32>, Vec<f32>>, f64) {
+    let mut map = vec![0f32; base.width() as usize * base.height() as usize];
+    let [s, r, g, b] = ssim::ssim_images(base, cand, Channels::LumaAndRgb, Some(&mut map));
+    let map = ImageBuffer::from_raw(base.width(), base.height(), map)
+        .unwrap_or_else(|| ImageBuffer::new(base.width(), base.height()));
+    (s, map, (r + g + b) / 3.0)
 }
 
 /// Scores `cand` against `base`. Pure: no I/O, deterministic.
@@ -93,13 +69,12 @@ pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
         let side = |img: &'_ RgbImage| (palette::palette(img), hash::hashes(img));
         let base_side = s.spawn(move || side(base));
         let cand_side = s.spawn(move || side(cand));
-        let luma = ssim_luma(base, cand);
-        let rgb = ssim_rgb(base, cand);
+        let (ssim, map, rgb) = ssim_both(base, cand);
         let colour = color::colour_stats(base, cand);
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
             h.join().unwrap_or_else(|_| (Vec::new(), (0, 0)))
         };
-        (join(base_side), join(cand_side), luma, rgb, colour)
+        (join(base_side), join(cand_side), (ssim, map), rgb, colour)
     });
 
     let metrics = Metrics {

@@ -11,7 +11,10 @@
 //! input planes and the output map are full size, and the row loop is split into bands
 //! that run on separate threads.
 
+use image::RgbImage;
 use multiversion::{multiversion, target::selected_target};
+
+use super::features::luma601;
 
 const RADIUS: usize = 5;
 const TAPS: usize = 2 * RADIUS + 1;
@@ -37,13 +40,39 @@ fn reflect(i: isize, n: usize) -> usize {
     (if m >= n { 2 * n - 1 - m } else { m }) as usize
 }
 
-/// SSIM of two planes (row-major, `w * h` samples each, values on a 0..=255 scale).
+/// Channels of an RGB image that SSIM is computed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channels {
+    /// Luma only.
+    Luma,
+    /// Luma, then R, G and B.
+    LumaAndRgb,
+}
+
+impl Channels {
+    fn count(self) -> usize {
+        match self {
+            Self::Luma => 1,
+            Self::LumaAndRgb => 4,
+        }
+    }
+}
+
+/// SSIM of two same-sized images: `[luma, r, g, b]` (the colour entries stay 0 for
+/// [`Channels::Luma`]). Fills `map` (row-major, `w * h`) with the luma SSIM map when given.
 ///
-/// Returns the cropped mean; fills `map` (same layout) with the per-pixel SSIM when given.
-pub(crate) fn ssim_plane(a: &[f32], b: &[f32], w: usize, h: usize, map: Option<&mut [f32]>) -> f64 {
-    assert!(a.len() == w * h && b.len() == w * h, "plane size mismatch");
+/// Source rows are converted to f32 once, into an 11-row cache per thread, so no
+/// full-size float plane is ever allocated.
+pub(crate) fn ssim_images(
+    a: &RgbImage,
+    b: &RgbImage,
+    channels: Channels,
+    map: Option<&mut [f32]>,
+) -> [f64; 4] {
+    assert_eq!(a.dimensions(), b.dimensions(), "image size mismatch");
+    let (w, h) = (a.width() as usize, a.height() as usize);
     if w == 0 || h == 0 {
-        return 1.0;
+        return [1.0; 4];
     }
     let wts = weights();
     // Too small to crop: average the whole map rather than nothing.
@@ -53,7 +82,6 @@ pub(crate) fn ssim_plane(a: &[f32], b: &[f32], w: usize, h: usize, map: Option<&
         0
     };
     let bands = super::parallel::bands(h, 32);
-
     let mut chunks: Vec<(std::ops::Range<usize>, Option<&mut [f32]>)> =
         Vec::with_capacity(bands.len());
     let mut rest = map;
@@ -68,19 +96,36 @@ pub(crate) fn ssim_plane(a: &[f32], b: &[f32], w: usize, h: usize, map: Option<&
         };
         chunks.push((r.clone(), head));
     }
-
-    let sums: Vec<f64> = std::thread::scope(|s| {
+    let job = Job {
+        a: a.as_raw(),
+        b: b.as_raw(),
+        w,
+        h,
+        channels,
+        wts,
+        crop,
+    };
+    let sums: Vec<[f64; 4]> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|(rows, out)| s.spawn(move || band(a, b, w, h, rows, out, &wts, crop)))
+            .map(|(rows, out)| {
+                let job = &job;
+                s.spawn(move || job.band(rows, out))
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or(f64::NAN))
+            .map(|h| h.join().unwrap_or([f64::NAN; 4]))
             .collect()
     });
     let count = ((w - 2 * crop) * (h - 2 * crop)) as f64;
-    sums.iter().sum::<f64>() / count
+    let mut out = [0f64; 4];
+    for part in sums {
+        for (o, v) in out.iter_mut().zip(part) {
+            *o += v;
+        }
+    }
+    out.map(|v| v / count)
 }
 
 /// Pixels processed together; the 5 x LANES accumulators stay in vector registers.
@@ -94,59 +139,127 @@ struct Rows {
     mxy: Vec<f32>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn band(
-    a: &[f32],
-    b: &[f32],
+struct Job<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
     w: usize,
     h: usize,
-    rows: std::ops::Range<usize>,
-    mut out: Option<&mut [f32]>,
-    wts: &[f32; TAPS],
+    channels: Channels,
+    wts: [f32; TAPS],
     crop: usize,
-) -> f64 {
-    let padded = w + 2 * RADIUS;
-    let mut buf = Rows {
-        mx: vec![0.0; padded],
-        my: vec![0.0; padded],
-        mxx: vec![0.0; padded],
-        myy: vec![0.0; padded],
-        mxy: vec![0.0; padded],
-    };
-    let mut scratch = vec![0f32; w];
-    let mut sum = 0f64;
-    let first = rows.start;
-    for y in rows {
-        let src: [usize; TAPS] =
-            std::array::from_fn(|k| reflect(y as isize + k as isize - RADIUS as isize, h));
-        let ra: [&[f32]; TAPS] = src.map(|r| &a[r * w..(r + 1) * w]);
-        let rb: [&[f32]; TAPS] = src.map(|r| &b[r * w..(r + 1) * w]);
-        vertical(&ra, &rb, wts, &mut buf);
-        for v in [
-            &mut buf.mx,
-            &mut buf.my,
-            &mut buf.mxx,
-            &mut buf.myy,
-            &mut buf.mxy,
-        ] {
-            for j in 0..RADIUS {
-                v[RADIUS - 1 - j] = v[RADIUS + reflect(-(j as isize) - 1, w)];
-                v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
-            }
-        }
-        let out_row = match out.as_deref_mut() {
-            Some(m) => &mut m[(y - first) * w..(y - first + 1) * w],
-            None => &mut scratch[..],
-        };
-        horizontal(&buf, wts, out_row);
-        if y >= crop && y < h - crop {
-            sum += out_row[crop..w - crop]
-                .iter()
-                .map(|&v| f64::from(v))
-                .sum::<f64>();
+}
+
+/// The last `TAPS` source rows of both images, converted to f32 per channel. A row lives
+/// in slot `row % TAPS`; the rows one output row needs never collide (they lie within 11
+/// consecutive indices).
+struct RowCache {
+    tags: [usize; TAPS],
+    /// Slot-major: `[slot][image][channel][x]`.
+    data: Vec<f32>,
+    w: usize,
+    nch: usize,
+}
+
+impl RowCache {
+    fn new(w: usize, nch: usize) -> Self {
+        Self {
+            tags: [usize::MAX; TAPS],
+            data: vec![0.0; TAPS * 2 * nch * w],
+            w,
+            nch,
         }
     }
-    sum
+
+    fn offset(&self, slot: usize, image: usize, ch: usize) -> usize {
+        ((slot * 2 + image) * self.nch + ch) * self.w
+    }
+
+    fn load(&mut self, row: usize, job: &Job<'_>) {
+        let slot = row % TAPS;
+        if self.tags[slot] == row {
+            return;
+        }
+        self.tags[slot] = row;
+        let w = self.w;
+        for (image, raw) in [job.a, job.b].into_iter().enumerate() {
+            let src = &raw[row * w * 3..(row + 1) * w * 3];
+            let base = self.offset(slot, image, 0);
+            let dst = &mut self.data[base..base + self.nch * w];
+            let (luma, colour) = dst.split_at_mut(w);
+            for (d, p) in luma.iter_mut().zip(src.chunks_exact(3)) {
+                *d = luma601(p);
+            }
+            if self.nch == 4 {
+                let (r, gb) = colour.split_at_mut(w);
+                let (g, bl) = gb.split_at_mut(w);
+                for (((p, r), g), bl) in src.chunks_exact(3).zip(r).zip(g).zip(bl) {
+                    *r = f32::from(p[0]);
+                    *g = f32::from(p[1]);
+                    *bl = f32::from(p[2]);
+                }
+            }
+        }
+    }
+
+    fn row(&self, row: usize, image: usize, ch: usize) -> &[f32] {
+        let o = self.offset(row % TAPS, image, ch);
+        &self.data[o..o + self.w]
+    }
+}
+
+impl Job<'_> {
+    fn band(&self, rows: std::ops::Range<usize>, mut out: Option<&mut [f32]>) -> [f64; 4] {
+        let (w, h, crop) = (self.w, self.h, self.crop);
+        let nch = self.channels.count();
+        let padded = w + 2 * RADIUS;
+        let mut buf = Rows {
+            mx: vec![0.0; padded],
+            my: vec![0.0; padded],
+            mxx: vec![0.0; padded],
+            myy: vec![0.0; padded],
+            mxy: vec![0.0; padded],
+        };
+        let mut cache = RowCache::new(w, nch);
+        let mut scratch = vec![0f32; w];
+        let mut sums = [0f64; 4];
+        let first = rows.start;
+        for y in rows {
+            let src: [usize; TAPS] =
+                std::array::from_fn(|k| reflect(y as isize + k as isize - RADIUS as isize, h));
+            for &r in &src {
+                cache.load(r, self);
+            }
+            for (ch, sum) in sums.iter_mut().enumerate().take(nch) {
+                let ra: [&[f32]; TAPS] = src.map(|r| cache.row(r, 0, ch));
+                let rb: [&[f32]; TAPS] = src.map(|r| cache.row(r, 1, ch));
+                vertical(&ra, &rb, &self.wts, &mut buf);
+                for v in [
+                    &mut buf.mx,
+                    &mut buf.my,
+                    &mut buf.mxx,
+                    &mut buf.myy,
+                    &mut buf.mxy,
+                ] {
+                    for j in 0..RADIUS {
+                        v[RADIUS - 1 - j] = v[RADIUS + reflect(-(j as isize) - 1, w)];
+                        v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
+                    }
+                }
+                let out_row = match (ch, out.as_deref_mut()) {
+                    (0, Some(m)) => &mut m[(y - first) * w..(y - first + 1) * w],
+                    _ => &mut scratch[..],
+                };
+                horizontal(&buf, &self.wts, out_row);
+                if y >= crop && y < h - crop {
+                    *sum += out_row[crop..w - crop]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .sum::<f64>();
+                }
+            }
+        }
+        sums
+    }
 }
 
 /// Whether a multiversioned clone was compiled with fused multiply-add.
@@ -270,8 +383,8 @@ fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
 mod tests {
     use super::*;
 
-    fn ramp(w: usize, h: usize, f: impl Fn(usize, usize) -> f32) -> Vec<f32> {
-        (0..w * h).map(|i| f(i % w, i / w)).collect()
+    fn grey(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([f(x, y); 3]))
     }
 
     #[test]
@@ -293,29 +406,37 @@ mod tests {
 
     #[test]
     fn identity_is_exactly_one() {
-        let a = ramp(37, 23, |x, y| ((x * 7 + y * 13) % 256) as f32);
-        let mut map = vec![0f32; a.len()];
-        assert_eq!(ssim_plane(&a, &a, 37, 23, Some(&mut map)), 1.0);
+        let a = RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7 + y * 13) as u8, (x * y) as u8, 200 - x as u8])
+        });
+        let mut map = vec![0f32; 37 * 23];
+        let s = ssim_images(&a, &a, Channels::LumaAndRgb, Some(&mut map));
+        assert_eq!(s, [1.0; 4]);
         assert!(map.iter().all(|&v| v == 1.0));
     }
 
     #[test]
     fn symmetric_and_bounded() {
-        let a = ramp(40, 30, |x, y| ((x * 7 + y * 13) % 256) as f32);
-        let b = ramp(40, 30, |x, y| ((x * 5 + y * y) % 256) as f32);
-        let ab = ssim_plane(&a, &b, 40, 30, None);
-        let ba = ssim_plane(&b, &a, 40, 30, None);
-        assert!((ab - ba).abs() < 1e-6);
-        assert!((-1.0..1.0).contains(&ab));
+        let a = grey(40, 30, |x, y| ((x * 7 + y * 13) % 256) as u8);
+        let b = grey(40, 30, |x, y| ((x * 5 + y * y) % 256) as u8);
+        let ab = ssim_images(&a, &b, Channels::LumaAndRgb, None);
+        let ba = ssim_images(&b, &a, Channels::LumaAndRgb, None);
+        assert!((ab[0] - ba[0]).abs() < 1e-6);
+        assert!((-1.0..1.0).contains(&ab[0]));
+        // Grey images: every channel equals luma up to f32 rounding.
+        assert!((ab[0] - ab[1]).abs() < 1e-4, "{ab:?}");
     }
 
     #[test]
     fn tiny_images_do_not_panic() {
-        for (w, h) in [(1, 1), (3, 2), (11, 11), (2, 40)] {
-            let a = ramp(w, h, |x, y| (x * 40 + y * 3) as f32);
-            let b = ramp(w, h, |x, y| (x * 41 + y) as f32);
-            let s = ssim_plane(&a, &b, w, h, None);
-            assert!(s.is_finite() && s <= 1.0, "{w}x{h}: {s}");
+        for (w, h) in [(1, 1), (3, 2), (11, 11), (2, 40), (40, 2)] {
+            let a = grey(w, h, |x, y| (x * 40 + y * 3) as u8);
+            let b = grey(w, h, |x, y| (x * 41 + y) as u8);
+            let s = ssim_images(&a, &b, Channels::LumaAndRgb, None);
+            assert!(
+                s.iter().all(|v| v.is_finite() && *v <= 1.0),
+                "{w}x{h}: {s:?}"
+            );
         }
     }
 }
