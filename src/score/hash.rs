@@ -12,6 +12,9 @@ use image::RgbImage;
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 const LANCZOS_SUPPORT: f64 = 3.0;
 
+// Straightforward two-step form, kept as the reference the fused `hashes` is tested
+// against.
+#[cfg(test)]
 /// Pillow's RGB to 'L' conversion.
 pub(crate) fn pil_luma(img: &RgbImage) -> Vec<u8> {
     img.as_raw()
@@ -84,10 +87,12 @@ fn clip8(v: i32) -> u8 {
     }
 }
 
+// Straightforward two-step form, kept as the reference the fused `hashes` is tested
+// against.
+#[cfg(test)]
 /// Pillow's `Image.resize(size, LANCZOS)` on an 'L' image.
 pub(crate) fn pil_lanczos(src: &[u8], w: usize, h: usize, out_w: usize, out_h: usize) -> Vec<u8> {
     let horiz = coefficients(w, out_w);
-    let vert = coefficients(h, out_h);
     // Pillow accumulates in a 32-bit int; normalised weights keep the sum below 2^31.
     let half = 1i32 << (PRECISION_BITS - 1);
     // Horizontal pass (skipped by Pillow when the width is unchanged).
@@ -107,9 +112,16 @@ pub(crate) fn pil_lanczos(src: &[u8], w: usize, h: usize, out_w: usize, out_h: u
         }
         tmp
     };
+    vertical(&tmp, out_w, h, out_h)
+}
+
+/// Pillow's vertical pass over an `out_w`-wide, `h`-tall 8-bit image.
+fn vertical(tmp: &[u8], out_w: usize, h: usize, out_h: usize) -> Vec<u8> {
     if out_h == h {
-        return tmp;
+        return tmp.to_vec();
     }
+    let vert = coefficients(h, out_h);
+    let half = 1i32 << (PRECISION_BITS - 1);
     let mut out = vec![0u8; out_w * out_h];
     for (yy, (ymin, k)) in vert.iter().enumerate() {
         for xx in 0..out_w {
@@ -141,11 +153,18 @@ fn dct_ii(input: &[f64], n: usize, out_len: usize) -> Vec<f64> {
         .collect()
 }
 
+// Straightforward two-step form, kept as the reference the fused `hashes` is tested
+// against.
+#[cfg(test)]
 /// `imagehash.phash(image)`: 32x32 LANCZOS luma, 2-D DCT-II, top-left 8x8 against its median.
 pub(crate) fn phash_from_luma(luma: &[u8], w: usize, h: usize) -> u64 {
     const N: usize = 32;
+    phash_from_small(&pil_lanczos(luma, w, h, N, N))
+}
+
+fn phash_from_small(small: &[u8]) -> u64 {
+    const N: usize = 32;
     const K: usize = 8;
-    let small = pil_lanczos(luma, w, h, N, N);
     // dct along axis 0 (columns) then axis 1 (rows); only the first K outputs are needed.
     let mut cols = vec![0f64; K * N]; // [k][x]
     for x in 0..N {
@@ -164,20 +183,71 @@ pub(crate) fn phash_from_luma(luma: &[u8], w: usize, h: usize) -> u64 {
     bits_to_u64(low.iter().map(|&v| v > median))
 }
 
+// Straightforward two-step form, kept as the reference the fused `hashes` is tested
+// against.
+#[cfg(test)]
 /// `imagehash.dhash(image)`: 9x8 LANCZOS luma, each cell compared to its left neighbour.
 pub(crate) fn dhash_from_luma(luma: &[u8], w: usize, h: usize) -> u64 {
-    let small = pil_lanczos(luma, w, h, 9, 8);
+    dhash_from_small(&pil_lanczos(luma, w, h, 9, 8))
+}
+
+fn dhash_from_small(small: &[u8]) -> u64 {
     bits_to_u64((0..8).flat_map(|y| {
         let row = &small[y * 9..(y + 1) * 9];
         (0..8).map(move |x| row[x + 1] > row[x])
     }))
 }
 
+/// Coefficients of one horizontal resize and the rows it produced.
+type HorizontalPass = (Vec<(usize, Vec<i32>)>, Vec<u8>);
+
 /// `(phash, dhash)` of an image, in `imagehash` bit order.
+///
+/// Equivalent to running [`phash_from_luma`] and [`dhash_from_luma`] on [`pil_luma`], but
+/// converts each row to luma once and feeds both horizontal passes from it, so no
+/// full-size luma copy is made.
 pub fn hashes(img: &RgbImage) -> (u64, u64) {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let luma = pil_luma(img);
-    (phash_from_luma(&luma, w, h), dhash_from_luma(&luma, w, h))
+    if w == 0 || h == 0 {
+        return (0, 0);
+    }
+    let half = 1i32 << (PRECISION_BITS - 1);
+    let mut row = vec![0u8; w];
+    let horizontal = |out_w: usize| {
+        // Pillow skips the horizontal pass when the width is unchanged.
+        (out_w != w).then(|| (coefficients(w, out_w), vec![0u8; out_w * h]))
+    };
+    let (mut p, mut d) = (horizontal(32), horizontal(9));
+    let mut p_same = Vec::new();
+    let mut d_same = Vec::new();
+    for (y, src) in img.as_raw().chunks_exact(w * 3).enumerate() {
+        for (l, px) in row.iter_mut().zip(src.chunks_exact(3)) {
+            let v = u32::from(px[0]) * 19595 + u32::from(px[1]) * 38470 + u32::from(px[2]) * 7471;
+            *l = ((v + 0x8000) >> 16) as u8;
+        }
+        for (pass, same) in [(&mut p, &mut p_same), (&mut d, &mut d_same)] {
+            match pass {
+                Some((coeffs, tmp)) => {
+                    let out_w = coeffs.len();
+                    for (xx, (xmin, k)) in coeffs.iter().enumerate() {
+                        let acc = row[*xmin..*xmin + k.len()]
+                            .iter()
+                            .zip(k)
+                            .fold(half, |s, (&p, &c)| s + i32::from(p) * c);
+                        tmp[y * out_w + xx] = clip8(acc);
+                    }
+                }
+                None => same.extend_from_slice(&row),
+            }
+        }
+    }
+    let finish = |pass: Option<HorizontalPass>, same: Vec<u8>, out_w, out_h| {
+        let tmp = pass.map_or(same, |(_, t)| t);
+        vertical(&tmp, out_w, h, out_h)
+    };
+    let small_p = finish(p, p_same, 32, 32);
+    let small_d = finish(d, d_same, 9, 8);
+    (phash_from_small(&small_p), dhash_from_small(&small_d))
 }
 
 #[cfg(test)]
@@ -205,6 +275,19 @@ mod tests {
         let want = [20.0, -6.308_644_06, 0.0, -0.448_341_53];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn fused_hashes_match_the_two_step_definition() {
+        for (w, h) in [(451, 300), (32, 32), (9, 8), (5, 70), (1, 1)] {
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 3) as u8])
+            });
+            let luma = pil_luma(&img);
+            let (w, h) = (w as usize, h as usize);
+            let want = (phash_from_luma(&luma, w, h), dhash_from_luma(&luma, w, h));
+            assert_eq!(hashes(&img), want, "{w}x{h}");
         }
     }
 

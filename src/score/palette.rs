@@ -20,21 +20,25 @@ pub(crate) fn downsample(img: &RgbImage) -> Vec<[u8; 3]> {
     let (w, h) = img.dimensions();
     let f = w.max(h).div_ceil(PALETTE_MAX_SIDE).max(1);
     let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-    let mut out = Vec::with_capacity((ow * oh) as usize);
-    for by in 0..oh {
-        for bx in 0..ow {
-            let (mut acc, mut n) = ([0u32; 3], 0u32);
-            for y in by * f..((by + 1) * f).min(h) {
-                for x in bx * f..((bx + 1) * f).min(w) {
-                    let p = img.get_pixel(x, y).0;
-                    for c in 0..3 {
-                        acc[c] += u32::from(p[c]);
-                    }
-                    n += 1;
-                }
+    let (f, ow) = (f as usize, ow as usize);
+    let mut out = Vec::with_capacity(ow * oh as usize);
+    // One accumulator row per block row, filled by streaming over the source rows.
+    let mut acc = vec![([0u32; 3], 0u32); ow];
+    for (y, src) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
+        for (x, p) in src.chunks_exact(3).enumerate() {
+            let a = &mut acc[x / f];
+            a.0[0] += u32::from(p[0]);
+            a.0[1] += u32::from(p[1]);
+            a.0[2] += u32::from(p[2]);
+            a.1 += 1;
+        }
+        if (y + 1) % f == 0 || y + 1 == h as usize {
+            for (sum, n) in &mut acc {
+                let n1 = (*n).max(1);
+                out.push(sum.map(|v| ((v + n1 / 2) / n1) as u8));
+                *sum = [0; 3];
+                *n = 0;
             }
-            let n = n.max(1);
-            out.push(acc.map(|v| ((v + n / 2) / n) as u8));
         }
     }
     out
