@@ -81,11 +81,14 @@ pub(crate) fn ssim_images(
     } else {
         0
     };
-    let bands = super::parallel::bands(h, 32);
-    let mut chunks: Vec<(std::ops::Range<usize>, Option<&mut [f32]>)> =
-        Vec::with_capacity(bands.len());
+    // Many small chunks pulled from a shared queue rather than one band per thread, so a
+    // core that is busy with something else (the hashes, another process) does not leave
+    // the other idle at the end.
+    let chunk_rows = 64;
+    let mut chunks: Vec<(std::ops::Range<usize>, Option<&mut [f32]>)> = Vec::new();
     let mut rest = map;
-    for r in &bands {
+    for start in (0..h).step_by(chunk_rows) {
+        let r = start..(start + chunk_rows).min(h);
         let head = match rest.take() {
             Some(m) => {
                 let (head, tail) = m.split_at_mut(r.len() * w);
@@ -94,8 +97,9 @@ pub(crate) fn ssim_images(
             }
             None => None,
         };
-        chunks.push((r.clone(), head));
+        chunks.push((r, head));
     }
+    let queue = std::sync::Mutex::new(chunks.into_iter());
     let job = Job {
         a: a.as_raw(),
         b: b.as_raw(),
@@ -105,12 +109,22 @@ pub(crate) fn ssim_images(
         wts,
         crop,
     };
+    let workers = super::parallel::threads().min(h.div_ceil(chunk_rows));
     let sums: Vec<[f64; 4]> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|(rows, out)| {
-                let job = &job;
-                s.spawn(move || job.band(rows, out))
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (job, queue) = (&job, &queue);
+                s.spawn(move || {
+                    let mut total = [0f64; 4];
+                    loop {
+                        let next = queue.lock().map(|mut q| q.next());
+                        let Ok(Some((rows, out))) = next else { break };
+                        for (t, v) in total.iter_mut().zip(job.band(rows, out)) {
+                            *t += v;
+                        }
+                    }
+                    total
+                })
             })
             .collect();
         handles
