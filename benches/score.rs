@@ -1,0 +1,152 @@
+//! Speed of the scorer on a 4 MP pair, against `image-compare`'s grey SSIM.
+//!
+//! Run with `cargo bench --bench score`. The pair is made from the committed chelsea
+//! fixture (upscaled to 2048x2048, with deterministic grain so PNG decoding does real
+//! work), written as PNG to a temporary directory so decoding is part of the measurement.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use driftgate::score::{self, DecodeLimits};
+use image::{RgbImage, imageops::FilterType};
+use image_compare::Algorithm;
+
+const SIDE: u32 = 2048;
+const RUNS: usize = 7;
+
+/// Deterministic grain from a 32-bit LCG (no `rand` dependency needed for a benchmark).
+fn grain(img: &mut RgbImage, seed: u32, amplitude: i32, warm: i32) {
+    let mut state = seed;
+    for p in img.pixels_mut() {
+        for (c, v) in p.0.iter_mut().enumerate() {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = ((state >> 24) as i32 % (2 * amplitude + 1)) - amplitude;
+            let shift = match c {
+                0 => warm,
+                2 => -warm,
+                _ => 0,
+            };
+            *v = (i32::from(*v) + noise + shift).clamp(0, 255) as u8;
+        }
+    }
+}
+
+fn make_pair(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/score/chelsea.png");
+    let small = image::open(fixture).expect("fixture").into_rgb8();
+    let big = image::imageops::resize(&small, SIDE, SIDE, FilterType::CatmullRom);
+    let mut base = big.clone();
+    grain(&mut base, 1, 6, 0);
+    let mut cand = image::imageops::blur(&big, 0.8);
+    grain(&mut cand, 2, 6, 4);
+    let (pa, pb) = (dir.join("base.png"), dir.join("cand.png"));
+    base.save(&pa).expect("write base");
+    cand.save(&pb).expect("write cand");
+    (
+        std::fs::read(pa).expect("read"),
+        std::fs::read(pb).expect("read"),
+    )
+}
+
+fn decode_both(a: &[u8], b: &[u8]) -> (RgbImage, RgbImage) {
+    let limits = DecodeLimits::default();
+    std::thread::scope(|s| {
+        let ha = s.spawn(|| score::decode(a, &limits).expect("decode"));
+        let hb = s.spawn(|| score::decode(b, &limits).expect("decode"));
+        (ha.join().expect("thread"), hb.join().expect("thread"))
+    })
+}
+
+/// Median wall time of `RUNS` calls.
+fn time<T>(mut f: impl FnMut() -> T) -> Duration {
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[RUNS / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a_png, b_png) = make_pair(dir.path());
+    let (a, b) = decode_both(&a_png, &b_png);
+    let mp = f64::from(SIDE * SIDE) / 1e6;
+    println!(
+        "pair: {SIDE}x{SIDE} ({mp:.2} MP), PNG {:.1} + {:.1} MB, {} threads, median of {RUNS}",
+        a_png.len() as f64 / 1e6,
+        b_png.len() as f64 / 1e6,
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    );
+
+    let t_decode = time(|| decode_both(&a_png, &b_png));
+    let t_luma = time(|| score::ssim_luma(&a, &b));
+    let t_rgb = time(|| score::ssim_rgb(&a, &b));
+    let t_colour = time(|| score::colour_stats(&a, &b));
+    let t_hash = time(|| (score::hashes(&a), score::hashes(&b)));
+    let t_palette = time(|| (score::palette(&a), score::palette(&b)));
+    let t_pair = time(|| score::score_pair(&a, &b));
+    let t_total = time(|| {
+        let (a, b) = decode_both(&a_png, &b_png);
+        score::score_pair(&a, &b)
+    });
+
+    let (ga, gb) = (
+        image::DynamicImage::ImageRgb8(a.clone()).into_luma8(),
+        image::DynamicImage::ImageRgb8(b.clone()).into_luma8(),
+    );
+    let peer = |x: &image::GrayImage, y: &image::GrayImage| {
+        image_compare::gray_similarity_structure(&Algorithm::MSSIMSimple, x, y)
+            .expect("same size")
+            .score
+    };
+    let t_peer_ssim = time(|| peer(&ga, &gb));
+    let t_peer_total = time(|| {
+        let (a, b) = decode_both(&a_png, &b_png);
+        let (ga, gb) = (
+            image::DynamicImage::ImageRgb8(a).into_luma8(),
+            image::DynamicImage::ImageRgb8(b).into_luma8(),
+        );
+        peer(&ga, &gb)
+    });
+
+    let scores = score::score_pair(&a, &b).metrics;
+    println!("scores: {scores:?}");
+    println!("image-compare MSSIMSimple score: {:.4}", peer(&ga, &gb));
+    println!();
+    println!("{:<40} {:>9}", "step", "ms");
+    for (name, t) in [
+        ("decode both (concurrent)", t_decode),
+        ("ssim luma (+ map)", t_luma),
+        ("ssim luma + rgb, one pass", t_rgb),
+        ("ciede2000 mean/p95 + lab shift", t_colour),
+        ("phash + dhash (both images)", t_hash),
+        ("palettes (both images)", t_palette),
+        ("score_pair (all metrics)", t_pair),
+        ("decode + score_pair", t_total),
+        ("image-compare grey ssim", t_peer_ssim),
+        ("image-compare decode + luma + ssim", t_peer_total),
+    ] {
+        println!("{name:<40} {:>9.1}", ms(t));
+    }
+    println!();
+    println!(
+        "throughput, decode + all metrics: {:.1} MP/s",
+        mp / t_total.as_secs_f64()
+    );
+    println!(
+        "ratio all metrics + decode / image-compare grey ssim + decode: {:.2} (target <= 1.0)",
+        t_total.as_secs_f64() / t_peer_total.as_secs_f64()
+    );
+    println!(
+        "grey ssim speed-up over image-compare: {:.1}x (target >= 3)",
+        t_peer_ssim.as_secs_f64() / t_luma.as_secs_f64()
+    );
+}

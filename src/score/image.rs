@@ -1,0 +1,217 @@
+//! Decoding and size normalisation: the only part of `score` that touches codecs.
+//!
+//! Everything else in `score` works on decoded 8-bit sRGB buffers. Inputs come from remote
+//! model providers, so decoding is bounded twice: the header's dimensions are checked against
+//! [`DecodeLimits`] before any pixel buffer is allocated, and the same limits are handed to the
+//! decoder so a lying header cannot make it allocate more than `max_alloc`.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageReader, RgbImage, imageops::FilterType};
+
+/// Why an image could not be turned into pixels.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// The bytes are not a PNG, JPEG or WebP file.
+    #[error("unrecognised image format (expected png, jpeg or webp)")]
+    UnknownFormat,
+    /// The header announces more pixels than allowed.
+    #[error("image is {width}x{height} pixels, above the limit of {max_width}x{max_height}")]
+    TooLarge {
+        /// Width from the image header.
+        width: u32,
+        /// Height from the image header.
+        height: u32,
+        /// Configured width limit.
+        max_width: u32,
+        /// Configured height limit.
+        max_height: u32,
+    },
+    /// The image has no pixels.
+    #[error("image is empty ({width}x{height} pixels)")]
+    Empty {
+        /// Width from the image header.
+        width: u32,
+        /// Height from the image header.
+        height: u32,
+    },
+    /// The decoder would have needed more memory than allowed.
+    #[error("decoding the image needs more than {max_alloc} bytes")]
+    OverMemoryLimit {
+        /// Configured allocation limit in bytes.
+        max_alloc: u64,
+        /// What the decoder reported.
+        #[source]
+        source: image::ImageError,
+    },
+    /// The file is corrupt, truncated or uses an unsupported feature.
+    #[error("failed to decode image")]
+    Decode(#[source] image::ImageError),
+}
+
+/// Upper bounds applied before and during decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted width in pixels. Default: 16384.
+    pub max_width: u32,
+    /// Largest accepted height in pixels. Default: 16384.
+    pub max_height: u32,
+    /// Most bytes the decoder may allocate at once. Default: 512 MiB.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_width: 16384,
+            max_height: 16384,
+            max_alloc: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Decodes PNG, JPEG or WebP bytes (format guessed from the content) into 8-bit sRGB.
+///
+/// Alpha is flattened onto white, because that is how most image viewers and report pages
+/// show a transparent generation; dropping alpha instead would expose whatever colour the
+/// encoder happened to leave under transparent pixels. 16-bit images are reduced to 8 bits.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, ScoreError> {
+    let reader = || {
+        ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| ScoreError::Decode(image::ImageError::IoError(e)))
+    };
+    let probe = reader()?;
+    if probe.format().is_none() {
+        return Err(ScoreError::UnknownFormat);
+    }
+    let (width, height) = probe.into_dimensions().map_err(ScoreError::Decode)?;
+    if width > limits.max_width || height > limits.max_height {
+        return Err(ScoreError::TooLarge {
+            width,
+            height,
+            max_width: limits.max_width,
+            max_height: limits.max_height,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(ScoreError::Empty { width, height });
+    }
+
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(limits.max_width);
+    image_limits.max_image_height = Some(limits.max_height);
+    image_limits.max_alloc = Some(limits.max_alloc);
+    let mut reader = reader()?;
+    reader.limits(image_limits);
+    let decoded = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => ScoreError::OverMemoryLimit {
+            max_alloc: limits.max_alloc,
+            source: e,
+        },
+        other => ScoreError::Decode(other),
+    })?;
+    Ok(flatten_on_white(decoded))
+}
+
+fn flatten_on_white(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
+        let alpha = u32::from(src[3]);
+        for c in 0..3 {
+            // Integer "over" onto 255 with rounding; exact for alpha 0 and 255.
+            let v = (u32::from(src[c]) * alpha + 255 * (255 - alpha) + 127) / 255;
+            dst[c] = u8::try_from(v).unwrap_or(u8::MAX);
+        }
+    }
+    out
+}
+
+/// Filter used to bring two differently sized images to a common size.
+///
+/// Triangle (bilinear with a support widened by the scale factor) averages away the
+/// aliasing a nearest-neighbour shrink would add, without the ringing of Lanczos, so a pure
+/// resolution change scores as a mild blur rather than as structural drift.
+pub const RESIZE_FILTER: FilterType = FilterType::Triangle;
+
+/// The size both images are scored at: the smaller width and the smaller height.
+pub(crate) fn common_size(a: (u32, u32), b: (u32, u32)) -> (u32, u32) {
+    (a.0.min(b.0), a.1.min(b.1))
+}
+
+/// Returns `img` at `size`, borrowing it when it already has that size.
+pub(crate) fn fit(img: &RgbImage, size: (u32, u32)) -> std::borrow::Cow<'_, RgbImage> {
+    if img.dimensions() == size {
+        std::borrow::Cow::Borrowed(img)
+    } else {
+        std::borrow::Cow::Owned(image::imageops::resize(img, size.0, size.1, RESIZE_FILTER))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode_png(img: &DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn decodes_png_roundtrip() {
+        let img = RgbImage::from_fn(7, 5, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 9]));
+        let bytes = encode_png(&DynamicImage::ImageRgb8(img.clone()));
+        let back = decode(&bytes, &DecodeLimits::default()).unwrap();
+        assert_eq!(back, img);
+    }
+
+    #[test]
+    fn flattens_alpha_on_white() {
+        let img = image::RgbaImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                image::Rgba([0, 0, 0, 0])
+            } else {
+                image::Rgba([10, 20, 30, 255])
+            }
+        });
+        let bytes = encode_png(&DynamicImage::ImageRgba8(img));
+        let back = decode(&bytes, &DecodeLimits::default()).unwrap();
+        assert_eq!(back.get_pixel(0, 0).0, [255, 255, 255]);
+        assert_eq!(back.get_pixel(1, 0).0, [10, 20, 30]);
+    }
+
+    #[test]
+    fn rejects_oversized_before_decoding() {
+        let img = RgbImage::new(64, 32);
+        let bytes = encode_png(&DynamicImage::ImageRgb8(img));
+        let limits = DecodeLimits {
+            max_width: 32,
+            ..DecodeLimits::default()
+        };
+        let err = decode(&bytes, &limits).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "image is 64x32 pixels, above the limit of 32x16384"
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let err = decode(b"definitely not an image", &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(err, ScoreError::UnknownFormat));
+    }
+
+    #[test]
+    fn truncated_png_is_a_decode_error() {
+        let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        let bytes = encode_png(&DynamicImage::ImageRgb8(img));
+        let err = decode(&bytes[..bytes.len() / 2], &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(err, ScoreError::Decode(_)), "{err:?}");
+    }
+}

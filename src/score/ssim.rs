@@ -1,0 +1,456 @@
+//! Gaussian-window SSIM (Wang et al. 2004) with scikit-image's conventions.
+//!
+//! Settings match `skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5,
+//! use_sample_covariance=False, data_range=255)`: an 11-tap Gaussian (radius
+//! `int(3.5 * 1.5 + 0.5) = 5`), K1 = 0.01, K2 = 0.03, population covariance, scipy `reflect`
+//! borders (`d c b a | a b c d`), and the mean taken after cropping 5 pixels from every edge.
+//!
+//! The five local statistics (two means, two second moments, cross moment) are blurred
+//! together, one output row at a time: a vertical pass over the 11 source rows into five
+//! row buffers, then a horizontal pass that feeds the SSIM formula directly. Only the two
+//! input planes and the output map are full size, and the row loop is split into bands
+//! that run on separate threads.
+
+use image::RgbImage;
+use multiversion::{multiversion, target::selected_target};
+
+use super::features::luma601;
+
+const RADIUS: usize = 5;
+const TAPS: usize = 2 * RADIUS + 1;
+const C1: f32 = (0.01 * 255.0) * (0.01 * 255.0);
+const C2: f32 = (0.03 * 255.0) * (0.03 * 255.0);
+
+/// Normalised Gaussian weights for sigma 1.5, computed in f64 as scipy does.
+fn weights() -> [f32; TAPS] {
+    let sigma2 = 1.5f64 * 1.5;
+    let mut w = [0f64; TAPS];
+    for (i, v) in w.iter_mut().enumerate() {
+        let x = i as f64 - RADIUS as f64;
+        *v = (-0.5 / sigma2 * x * x).exp();
+    }
+    let sum: f64 = w.iter().sum();
+    w.map(|v| (v / sum) as f32)
+}
+
+/// scipy's `reflect` boundary: the edge sample is repeated, folding as often as needed.
+fn reflect(i: isize, n: usize) -> usize {
+    let n = n as isize;
+    let m = i.rem_euclid(2 * n);
+    (if m >= n { 2 * n - 1 - m } else { m }) as usize
+}
+
+/// Channels of an RGB image that SSIM is computed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channels {
+    /// Luma only.
+    Luma,
+    /// Luma, then R, G and B.
+    LumaAndRgb,
+}
+
+impl Channels {
+    fn count(self) -> usize {
+        match self {
+            Self::Luma => 1,
+            Self::LumaAndRgb => 4,
+        }
+    }
+}
+
+/// SSIM of two same-sized images: `[luma, r, g, b]` (the colour entries stay 0 for
+/// [`Channels::Luma`]). Fills `map` (row-major, `w * h`) with the luma SSIM map when given.
+///
+/// Source rows are converted to f32 once, into an 11-row cache per thread, so no
+/// full-size float plane is ever allocated.
+pub(crate) fn ssim_images(
+    a: &RgbImage,
+    b: &RgbImage,
+    channels: Channels,
+    map: Option<&mut [f32]>,
+) -> [f64; 4] {
+    assert_eq!(a.dimensions(), b.dimensions(), "image size mismatch");
+    let (w, h) = (a.width() as usize, a.height() as usize);
+    if w == 0 || h == 0 {
+        return [1.0; 4];
+    }
+    let wts = weights();
+    // Too small to crop: average the whole map rather than nothing.
+    let crop = if w > 2 * RADIUS && h > 2 * RADIUS {
+        RADIUS
+    } else {
+        0
+    };
+    // Many small chunks pulled from a shared queue rather than one band per thread, so a
+    // core that is busy with something else (the hashes, another process) does not leave
+    // the other idle at the end.
+    let chunk_rows = 64;
+    let mut chunks: Vec<(std::ops::Range<usize>, Option<&mut [f32]>)> = Vec::new();
+    let mut rest = map;
+    for start in (0..h).step_by(chunk_rows) {
+        let r = start..(start + chunk_rows).min(h);
+        let head = match rest.take() {
+            Some(m) => {
+                let (head, tail) = m.split_at_mut(r.len() * w);
+                rest = Some(tail);
+                Some(head)
+            }
+            None => None,
+        };
+        chunks.push((r, head));
+    }
+    let queue = std::sync::Mutex::new(chunks.into_iter());
+    let job = Job {
+        a: a.as_raw(),
+        b: b.as_raw(),
+        w,
+        h,
+        channels,
+        wts,
+        crop,
+    };
+    let workers = super::parallel::threads().min(h.div_ceil(chunk_rows));
+    let sums: Vec<[f64; 4]> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (job, queue) = (&job, &queue);
+                s.spawn(move || {
+                    let mut total = [0f64; 4];
+                    loop {
+                        let next = queue.lock().map(|mut q| q.next());
+                        let Ok(Some((rows, out))) = next else { break };
+                        for (t, v) in total.iter_mut().zip(job.band(rows, out)) {
+                            *t += v;
+                        }
+                    }
+                    total
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or([f64::NAN; 4]))
+            .collect()
+    });
+    let count = ((w - 2 * crop) * (h - 2 * crop)) as f64;
+    let mut out = [0f64; 4];
+    for part in sums {
+        for (o, v) in out.iter_mut().zip(part) {
+            *o += v;
+        }
+    }
+    out.map(|v| v / count)
+}
+
+/// Pixels processed together; the 5 x LANES accumulators stay in vector registers.
+const LANES: usize = 16;
+
+struct Rows {
+    mx: Vec<f32>,
+    my: Vec<f32>,
+    mxx: Vec<f32>,
+    myy: Vec<f32>,
+    mxy: Vec<f32>,
+}
+
+struct Job<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
+    w: usize,
+    h: usize,
+    channels: Channels,
+    wts: [f32; TAPS],
+    crop: usize,
+}
+
+/// The last `TAPS` source rows of both images, converted to f32 per channel. A row lives
+/// in slot `row % TAPS`; the rows one output row needs never collide (they lie within 11
+/// consecutive indices).
+struct RowCache {
+    tags: [usize; TAPS],
+    /// Slot-major: `[slot][image][channel][x]`.
+    data: Vec<f32>,
+    w: usize,
+    nch: usize,
+}
+
+impl RowCache {
+    fn new(w: usize, nch: usize) -> Self {
+        Self {
+            tags: [usize::MAX; TAPS],
+            data: vec![0.0; TAPS * 2 * nch * w],
+            w,
+            nch,
+        }
+    }
+
+    fn offset(&self, slot: usize, image: usize, ch: usize) -> usize {
+        ((slot * 2 + image) * self.nch + ch) * self.w
+    }
+
+    fn load(&mut self, row: usize, job: &Job<'_>) {
+        let slot = row % TAPS;
+        if self.tags[slot] == row {
+            return;
+        }
+        self.tags[slot] = row;
+        let w = self.w;
+        for (image, raw) in [job.a, job.b].into_iter().enumerate() {
+            let src = &raw[row * w * 3..(row + 1) * w * 3];
+            let base = self.offset(slot, image, 0);
+            let dst = &mut self.data[base..base + self.nch * w];
+            let (luma, colour) = dst.split_at_mut(w);
+            for (d, p) in luma.iter_mut().zip(src.chunks_exact(3)) {
+                *d = luma601(p);
+            }
+            if self.nch == 4 {
+                let (r, gb) = colour.split_at_mut(w);
+                let (g, bl) = gb.split_at_mut(w);
+                for (((p, r), g), bl) in src.chunks_exact(3).zip(r).zip(g).zip(bl) {
+                    *r = f32::from(p[0]);
+                    *g = f32::from(p[1]);
+                    *bl = f32::from(p[2]);
+                }
+            }
+        }
+    }
+
+    fn row(&self, row: usize, image: usize, ch: usize) -> &[f32] {
+        let o = self.offset(row % TAPS, image, ch);
+        &self.data[o..o + self.w]
+    }
+}
+
+impl Job<'_> {
+    fn band(&self, rows: std::ops::Range<usize>, mut out: Option<&mut [f32]>) -> [f64; 4] {
+        let (w, h, crop) = (self.w, self.h, self.crop);
+        let nch = self.channels.count();
+        let padded = w + 2 * RADIUS;
+        let mut buf = Rows {
+            mx: vec![0.0; padded],
+            my: vec![0.0; padded],
+            mxx: vec![0.0; padded],
+            myy: vec![0.0; padded],
+            mxy: vec![0.0; padded],
+        };
+        let mut cache = RowCache::new(w, nch);
+        let mut scratch = vec![0f32; w];
+        let mut sums = [0f64; 4];
+        let first = rows.start;
+        for y in rows {
+            let src: [usize; TAPS] =
+                std::array::from_fn(|k| reflect(y as isize + k as isize - RADIUS as isize, h));
+            for &r in &src {
+                cache.load(r, self);
+            }
+            for (ch, sum) in sums.iter_mut().enumerate().take(nch) {
+                let ra: [&[f32]; TAPS] = src.map(|r| cache.row(r, 0, ch));
+                let rb: [&[f32]; TAPS] = src.map(|r| cache.row(r, 1, ch));
+                vertical(&ra, &rb, &self.wts, &mut buf);
+                for v in [
+                    &mut buf.mx,
+                    &mut buf.my,
+                    &mut buf.mxx,
+                    &mut buf.myy,
+                    &mut buf.mxy,
+                ] {
+                    for j in 0..RADIUS {
+                        v[RADIUS - 1 - j] = v[RADIUS + reflect(-(j as isize) - 1, w)];
+                        v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
+                    }
+                }
+                let out_row = match (ch, out.as_deref_mut()) {
+                    (0, Some(m)) => &mut m[(y - first) * w..(y - first + 1) * w],
+                    _ => &mut scratch[..],
+                };
+                horizontal(&buf, &self.wts, out_row);
+                if y >= crop && y < h - crop {
+                    *sum += out_row[crop..w - crop]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .sum::<f64>();
+                }
+            }
+        }
+        sums
+    }
+}
+
+/// Whether a multiversioned clone was compiled with fused multiply-add.
+#[allow(clippy::missing_const_for_fn, unused_variables)]
+const fn has_fma(t: multiversion::target::TargetFeatures) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        t.contains(multiversion::target_features::x86_64::FMA)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        t.contains(multiversion::target_features::aarch64::NEON)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// Multiply-add that is fused only where the CPU has FMA (elsewhere `mul_add` would be a
+/// slow library call).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+fn vertical(ra: &[&[f32]; TAPS], rb: &[&[f32]; TAPS], wts: &[f32; TAPS], buf: &mut Rows) {
+    const FMA: bool = has_fma(selected_target!());
+    let w = ra[0].len();
+    let mx = &mut buf.mx[RADIUS..RADIUS + w];
+    let my = &mut buf.my[RADIUS..RADIUS + w];
+    let mxx = &mut buf.mxx[RADIUS..RADIUS + w];
+    let myy = &mut buf.myy[RADIUS..RADIUS + w];
+    let mxy = &mut buf.mxy[RADIUS..RADIUS + w];
+    let full = w - w % LANES;
+    for i0 in (0..full).step_by(LANES) {
+        let mut acc = [[0f32; LANES]; 5];
+        for t in 0..TAPS {
+            let k = wts[t];
+            let xs = &ra[t][i0..i0 + LANES];
+            let ys = &rb[t][i0..i0 + LANES];
+            for l in 0..LANES {
+                let (p, q) = (xs[l], ys[l]);
+                let (kp, kq) = (k * p, k * q);
+                acc[0][l] += kp;
+                acc[1][l] += kq;
+                acc[2][l] = madd::<FMA>(kp, p, acc[2][l]);
+                acc[3][l] = madd::<FMA>(kq, q, acc[3][l]);
+                acc[4][l] = madd::<FMA>(kp, q, acc[4][l]);
+            }
+        }
+        mx[i0..i0 + LANES].copy_from_slice(&acc[0]);
+        my[i0..i0 + LANES].copy_from_slice(&acc[1]);
+        mxx[i0..i0 + LANES].copy_from_slice(&acc[2]);
+        myy[i0..i0 + LANES].copy_from_slice(&acc[3]);
+        mxy[i0..i0 + LANES].copy_from_slice(&acc[4]);
+    }
+    for i in full..w {
+        let mut acc = [0f32; 5];
+        for t in 0..TAPS {
+            let k = wts[t];
+            let (p, q) = (ra[t][i], rb[t][i]);
+            let (kp, kq) = (k * p, k * q);
+            acc[0] += kp;
+            acc[1] += kq;
+            acc[2] = madd::<FMA>(kp, p, acc[2]);
+            acc[3] = madd::<FMA>(kq, q, acc[3]);
+            acc[4] = madd::<FMA>(kp, q, acc[4]);
+        }
+        (mx[i], my[i], mxx[i], myy[i], mxy[i]) = (acc[0], acc[1], acc[2], acc[3], acc[4]);
+    }
+}
+
+/// SSIM from the five blurred statistics, written so that x == y gives numerator ==
+/// denominator bit for bit (identity scores exactly 1).
+#[inline(always)]
+fn ssim_formula(ux: f32, uy: f32, uxx: f32, uyy: f32, uxy: f32) -> f32 {
+    let vx = uxx - ux * ux;
+    let vy = uyy - uy * uy;
+    let vxy = uxy - ux * uy;
+    let num = (2.0 * ux * uy + C1) * (2.0 * vxy + C2);
+    let den = (ux * ux + uy * uy + C1) * (vx + vy + C2);
+    num / den
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
+    const FMA: bool = has_fma(selected_target!());
+    let w = out.len();
+    let src = [&buf.mx, &buf.my, &buf.mxx, &buf.myy, &buf.mxy];
+    let full = w - w % LANES;
+    for i0 in (0..full).step_by(LANES) {
+        let mut acc = [[0f32; LANES]; 5];
+        for t in 0..TAPS {
+            let k = wts[t];
+            for (q, plane) in src.iter().enumerate() {
+                let v = &plane[i0 + t..i0 + t + LANES];
+                for l in 0..LANES {
+                    acc[q][l] = madd::<FMA>(k, v[l], acc[q][l]);
+                }
+            }
+        }
+        let o = &mut out[i0..i0 + LANES];
+        for l in 0..LANES {
+            o[l] = ssim_formula(acc[0][l], acc[1][l], acc[2][l], acc[3][l], acc[4][l]);
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(full) {
+        let mut acc = [0f32; 5];
+        for t in 0..TAPS {
+            for (q, plane) in src.iter().enumerate() {
+                acc[q] = madd::<FMA>(wts[t], plane[i + t], acc[q]);
+            }
+        }
+        *o = ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([f(x, y); 3]))
+    }
+
+    #[test]
+    fn weights_sum_to_one_and_are_symmetric() {
+        let w = weights();
+        assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for i in 0..TAPS {
+            assert_eq!(w[i], w[TAPS - 1 - i]);
+        }
+    }
+
+    #[test]
+    fn reflect_matches_scipy() {
+        let n = 4;
+        let got: Vec<usize> = (-5..9).map(|i| reflect(i, n)).collect();
+        // scipy reflect for n=4: ... 3 2 1 0 | 0 1 2 3 | 3 2 1 0 ...
+        assert_eq!(got, vec![3, 3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0, 0]);
+    }
+
+    #[test]
+    fn identity_is_exactly_one() {
+        let a = RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7 + y * 13) as u8, (x * y) as u8, 200 - x as u8])
+        });
+        let mut map = vec![0f32; 37 * 23];
+        let s = ssim_images(&a, &a, Channels::LumaAndRgb, Some(&mut map));
+        assert_eq!(s, [1.0; 4]);
+        assert!(map.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn symmetric_and_bounded() {
+        let a = grey(40, 30, |x, y| ((x * 7 + y * 13) % 256) as u8);
+        let b = grey(40, 30, |x, y| ((x * 5 + y * y) % 256) as u8);
+        let ab = ssim_images(&a, &b, Channels::LumaAndRgb, None);
+        let ba = ssim_images(&b, &a, Channels::LumaAndRgb, None);
+        assert!((ab[0] - ba[0]).abs() < 1e-6);
+        assert!((-1.0..1.0).contains(&ab[0]));
+        // Grey images: every channel equals luma up to f32 rounding.
+        assert!((ab[0] - ab[1]).abs() < 1e-4, "{ab:?}");
+    }
+
+    #[test]
+    fn tiny_images_do_not_panic() {
+        for (w, h) in [(1, 1), (3, 2), (11, 11), (2, 40), (40, 2)] {
+            let a = grey(w, h, |x, y| (x * 40 + y * 3) as u8);
+            let b = grey(w, h, |x, y| (x * 41 + y) as u8);
+            let s = ssim_images(&a, &b, Channels::LumaAndRgb, None);
+            assert!(
+                s.iter().all(|v| v.is_finite() && *v <= 1.0),
+                "{w}x{h}: {s:?}"
+            );
+        }
+    }
+}
