@@ -88,6 +88,9 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Target false-discovery rate across all cases and metrics of the run.
+    #[arg(long, value_name = "RATE", default_value_t = crate::verdict::DEFAULT_FDR, value_parser = parse_fdr)]
+    pub fdr: f64,
 }
 
 /// `driftgate record`.
@@ -114,6 +117,9 @@ pub struct CompareArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Target false-discovery rate across all cases and metrics of the run.
+    #[arg(long, value_name = "RATE", default_value_t = crate::verdict::DEFAULT_FDR, value_parser = parse_fdr)]
+    pub fdr: f64,
 }
 
 /// `driftgate check`.
@@ -132,4 +138,11 @@ pub struct CheckArgs {
 pub struct ReportArgs {
     /// A run folder holding run.json.
     pub run_dir: PathBuf,
+}
+
+fn parse_fdr(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a rate between 0 and 1 (e.g. 0.01)")),
+    }
 }

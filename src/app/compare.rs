@@ -126,6 +126,7 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
         report.cases.push(case);
     }
     report.stats.duration_s = started.elapsed().as_secs_f64();
+    crate::verdict::decide(&mut report.cases, args.fdr);
     report.finish();
     crate::report::write_all(&report, &dir)?;
     Ok(finish(&report, &dir, args.format, out))

@@ -4,8 +4,11 @@ use std::path::Path;
 
 use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, FingerprintChange, SampleReport};
-use crate::score::{self, DecodeLimits};
+use image::RgbImage;
+
+use crate::score::{self, DecodeLimits, Features, Metrics};
 use crate::suite::Thresholds;
+use crate::verdict;
 
 /// One sample pair before scoring: encoded images or why one is missing.
 pub(crate) struct Pair {
@@ -41,7 +44,136 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {rel}: {e}"))
 }
 
-/// Scores every pair, writes baseline copies and heatmaps into `dir`, and judges the case.
+/// Metrics between two baseline samples, for the noise floor. Only the numbers the
+/// channels use are computed; hashes and palettes come from the images' features.
+fn within_metrics(a: &RgbImage, b: &RgbImage, fa: &Features, fb: &Features) -> Metrics {
+    if a.dimensions() != b.dimensions() {
+        return score::score_pair(a, b).metrics;
+    }
+    let (ssim, _) = score::ssim_luma(a, b);
+    let colour = score::colour_stats(a, b);
+    Metrics {
+        ssim,
+        ssim_rgb: f64::NAN,
+        phash: (fa.phash ^ fb.phash).count_ones(),
+        dhash: (fa.dhash ^ fb.dhash).count_ones(),
+        delta_e: colour.delta_e,
+        delta_e_p95: colour.delta_e_p95,
+        lab_shift: colour.lab_shift,
+        palette_delta_e: score::palette_distance(&fa.palette, &fb.palette),
+    }
+}
+
+/// The per-image value of a feature channel (scale features on a log scale).
+fn feature_value(metric: &str, f: &Features) -> f64 {
+    match metric {
+        "lightness" => f.lab_mean[0],
+        "red_green" => f.lab_mean[1],
+        "yellow_blue" => f.lab_mean[2],
+        "colourfulness" => (f.colourfulness + 1.0).ln(),
+        "contrast" => (f.contrast + 1.0).ln(),
+        _ => (f.sharpness + 1.0).ln(),
+    }
+}
+
+fn pixel_value(metric: &str, m: &Metrics) -> f64 {
+    if metric == "ssim" { m.ssim } else { m.delta_e }
+}
+
+/// A signature channel's value from image `a` to image `b`.
+fn signature_value(metric: &str, a: &Features, b: &Features) -> f64 {
+    match metric {
+        "palette_delta_e" => score::palette_distance(&a.palette, &b.palette),
+        "phash" => f64::from((a.phash ^ b.phash).count_ones()),
+        _ => f64::from((a.dhash ^ b.dhash).count_ones()),
+    }
+}
+
+/// Colour-cast values: each baseline's cloud against the other baselines' colours, each
+/// candidate's against all baselines' colours, on one Lab axis.
+fn cast_groups(
+    axis: usize,
+    base: &[Vec<[f32; 3]>],
+    cand: &[Vec<[f32; 3]>],
+) -> (Vec<f64>, Vec<f64>) {
+    let pool = |skip: Option<usize>| -> Vec<&[[f32; 3]]> {
+        base.iter()
+            .enumerate()
+            .filter(|(j, _)| Some(*j) != skip)
+            .map(|(_, c)| c.as_slice())
+            .collect()
+    };
+    let b = if base.len() < 2 {
+        Vec::new()
+    } else {
+        base.iter()
+            .enumerate()
+            .map(|(i, c)| score::cloud_shift(c, &pool(Some(i)))[axis])
+            .collect()
+    };
+    let c = cand
+        .iter()
+        .map(|c| score::cloud_shift(c, &pool(None))[axis])
+        .collect();
+    (b, c)
+}
+
+/// Each baseline's mean value to the other baselines, and each candidate's to all
+/// baselines: exchangeable when nothing changed.
+fn signature_groups(metric: &str, base: &[Features], cand: &[Features]) -> (Vec<f64>, Vec<f64>) {
+    let to_bases = |x: &Features, skip: Option<usize>| {
+        let v: Vec<f64> = base
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| Some(*j) != skip)
+            .map(|(_, b)| signature_value(metric, b, x))
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let b = if base.len() < 2 {
+        Vec::new()
+    } else {
+        base.iter()
+            .enumerate()
+            .map(|(i, x)| to_bases(x, Some(i)))
+            .collect()
+    };
+    let c = cand.iter().map(|x| to_bases(x, None)).collect();
+    (b, c)
+}
+
+/// Decoded images of one side, or why each could not be decoded.
+type Decoded = Vec<Result<RgbImage, String>>;
+
+fn decode_all(pairs: &[Pair], limits: &DecodeLimits) -> (Decoded, Decoded) {
+    std::thread::scope(|t| {
+        let bases = t.spawn(|| {
+            pairs
+                .iter()
+                .map(|p| {
+                    p.baseline.as_ref().map_err(Clone::clone).and_then(|b| {
+                        score::decode(b, limits).map_err(|e| format!("baseline: {e}"))
+                    })
+                })
+                .collect()
+        });
+        let cands = pairs
+            .iter()
+            .map(|p| {
+                p.candidate
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|(_, c)| {
+                        score::decode(c, limits).map_err(|e| format!("candidate: {e}"))
+                    })
+            })
+            .collect();
+        (bases.join().unwrap_or_default(), cands)
+    })
+}
+
+/// Scores every pair, writes baseline copies and heatmaps into `dir`, and gathers the
+/// evidence the run-wide decision needs (noise floors, limits).
 pub(crate) fn judge_case(
     dir: &Path,
     info: &CaseInfo<'_>,
@@ -49,9 +181,10 @@ pub(crate) fn judge_case(
     changes: Vec<FingerprintChange>,
 ) -> CaseReport {
     let limits = DecodeLimits::default();
+    let (bases, cands) = decode_all(&pairs, &limits);
     let mut samples = Vec::with_capacity(pairs.len());
     let mut errors = Vec::new();
-    for pair in pairs {
+    for ((pair, base), cand) in pairs.into_iter().zip(&bases).zip(&cands) {
         let mut s = SampleReport {
             index: pair.index,
             baseline: None,
@@ -75,21 +208,15 @@ pub(crate) fn judge_case(
             );
             write(dir, &base_rel, &base_bytes)?;
             s.baseline = Some(base_rel);
-            let (cand_rel, cand_bytes) = pair.candidate?;
-            s.candidate = Some(cand_rel);
-            let (base, cand) = std::thread::scope(|t| {
-                let b = t.spawn(|| score::decode(&base_bytes, &limits));
-                let c = score::decode(&cand_bytes, &limits);
-                (b.join(), c)
-            });
-            let base = base
-                .map_err(|_| "baseline decoder stopped".to_string())?
-                .map_err(|e| format!("baseline sample {}: {e}", pair.index))?;
-            let cand = cand.map_err(|e| format!("candidate sample {}: {e}", pair.index))?;
-            let ps = score::score_pair(&base, &cand);
-            let heat = score::heatmap(&ps.ssim_map);
+            s.candidate = Some(pair.candidate?.0);
+            let (base, cand) = (
+                base.as_ref().map_err(Clone::clone)?,
+                cand.as_ref().map_err(Clone::clone)?,
+            );
+            let ps = score::score_pair(base, cand);
             let mut png = Vec::new();
-            heat.write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
+            score::heatmap(&ps.ssim_map)
+                .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
                 .map_err(|e| format!("cannot encode heatmap: {e}"))?;
             let heat_rel = format!("diffs/{}/{}/{}.png", info.suite, info.id, pair.index);
             write(dir, &heat_rel, &png)?;
@@ -106,15 +233,81 @@ pub(crate) fn judge_case(
         }
         samples.push(s);
     }
-    let metrics: Vec<_> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
-    let (verdict, mut reasons) = if errors.is_empty() {
-        crate::verdict::judge(&info.thresholds, &metrics)
+    let base_imgs: Vec<&RgbImage> = bases.iter().filter_map(|b| b.as_ref().ok()).collect();
+    let base_feats: Vec<Features> = base_imgs.iter().map(|b| score::features(b)).collect();
+    let cand_feats: Vec<Features> = cands
+        .iter()
+        .filter_map(|c| c.as_ref().ok())
+        .map(score::features)
+        .collect();
+    // All pairs for small sample counts; a ring beyond, so the cost stays linear.
+    let n = base_imgs.len();
+    let within_pairs: Vec<(usize, usize)> = if n <= 4 {
+        (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .collect()
+    } else {
+        (0..n).map(|i| (i, (i + 1) % n)).collect()
+    };
+    let within: Vec<Metrics> = within_pairs
+        .iter()
+        .map(|&(i, j)| within_metrics(base_imgs[i], base_imgs[j], &base_feats[i], &base_feats[j]))
+        .collect();
+    let paired: Vec<&Metrics> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
+    let mut floors = Vec::new();
+    for spec in verdict::PIXEL_PAIRS {
+        let b: Vec<f64> = within.iter().map(|m| pixel_value(spec.metric, m)).collect();
+        let c: Vec<f64> = paired.iter().map(|m| pixel_value(spec.metric, m)).collect();
+        floors.extend(verdict::test_channel(spec, &b, &c));
+    }
+    let base_clouds: Vec<_> = base_imgs.iter().map(|b| score::colour_cloud(b)).collect();
+    let cand_clouds: Vec<_> = cands
+        .iter()
+        .filter_map(|c| c.as_ref().ok())
+        .map(score::colour_cloud)
+        .collect();
+    for spec in verdict::SIGNATURE_PAIRS {
+        let (b, c) = match spec.metric {
+            "cast_lightness" => cast_groups(0, &base_clouds, &cand_clouds),
+            "cast_red_green" => cast_groups(1, &base_clouds, &cand_clouds),
+            "cast_yellow_blue" => cast_groups(2, &base_clouds, &cand_clouds),
+            metric => signature_groups(metric, &base_feats, &cand_feats),
+        };
+        floors.extend(verdict::test_channel(spec, &b, &c));
+    }
+    for spec in verdict::FEATURES {
+        let b: Vec<f64> = base_feats
+            .iter()
+            .map(|f| feature_value(spec.metric, f))
+            .collect();
+        let c: Vec<f64> = cand_feats
+            .iter()
+            .map(|f| feature_value(spec.metric, f))
+            .collect();
+        floors.extend(verdict::test_channel(spec, &b, &c));
+    }
+    // The cast channels are framing-robust tests but underestimate the size of a change
+    // (nearest colours snap towards it); the mean of the same axis measures the size.
+    for (cast, mean) in [
+        ("cast_lightness", "lightness"),
+        ("cast_red_green", "red_green"),
+        ("cast_yellow_blue", "yellow_blue"),
+    ] {
+        let mean_noticeable = floors.iter().any(|f| f.metric == mean && f.noticeable);
+        if let Some(f) = floors.iter_mut().find(|f| f.metric == cast) {
+            f.noticeable |= mean_noticeable;
+        }
+    }
+    let within_refs: Vec<&Metrics> = within.iter().collect();
+    let mut limit_reasons = verdict::threshold_reasons(&info.thresholds, &paired, &within_refs);
+    if let Some(((bw, bh), (cw, ch))) = samples.iter().find_map(|s| s.size_change) {
+        limit_reasons.push(format!("size changed from {bw}x{bh} to {cw}x{ch}"));
+    }
+    let (verdict, reasons) = if errors.is_empty() {
+        (CaseVerdict::Pass, Vec::new())
     } else {
         (CaseVerdict::Error, errors)
     };
-    if let Some(((bw, bh), (cw, ch))) = samples.iter().find_map(|s| s.size_change) {
-        reasons.push(format!("size changed from {bw}x{bh} to {cw}x{ch}"));
-    }
     CaseReport {
         suite: info.suite.to_string(),
         id: info.id.to_string(),
@@ -126,6 +319,9 @@ pub(crate) fn judge_case(
         thresholds: info.thresholds,
         fingerprint_changes: changes,
         samples,
+        floors,
+        limit_reasons,
+        baseline_samples: n,
     }
 }
 

@@ -234,6 +234,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         retries: stats.retries.load(Ordering::SeqCst),
         duration_s: started.elapsed().as_secs_f64(),
     };
+    crate::verdict::decide(&mut report.cases, args.fdr);
     report.finish();
     crate::report::write_all(&report, &dir)?;
     Ok(finish(&report, &dir, args.format, out))

@@ -131,6 +131,15 @@ pub struct CaseReport {
     pub fingerprint_changes: Vec<FingerprintChange>,
     /// The sample pairs.
     pub samples: Vec<SampleReport>,
+    /// Per channel: the candidates' value against the baselines' noise floor.
+    #[serde(default)]
+    pub floors: Vec<crate::verdict::MetricFloor>,
+    /// Absolute suite limits the case breaks.
+    #[serde(default)]
+    pub limit_reasons: Vec<String>,
+    /// Baseline samples available.
+    #[serde(default)]
+    pub baseline_samples: usize,
 }
 
 /// One suite.

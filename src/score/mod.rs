@@ -6,6 +6,7 @@
 //! package so that numbers can be cross-checked; `docs/scoring.md` lists them with their
 //! measured agreement.
 
+mod cloud;
 mod color;
 mod features;
 mod hash;
@@ -20,6 +21,7 @@ mod words;
 #[cfg(test)]
 mod tests;
 
+pub use self::cloud::{CLOUD_SIDE, cloud_shift, colour_cloud};
 pub use self::color::{ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, colour_stats};
 pub use self::hash::hashes;
 pub use self::heatmap::heatmap;

@@ -171,15 +171,9 @@ pub fn palette(img: &RgbImage) -> Vec<PaletteColor> {
     out
 }
 
-/// Share-weighted CIEDE2000 between two palettes.
-///
-/// Colour mass is moved greedily along the cheapest remaining pair (a greedy transport
-/// plan), so a colour that grew or shrank is charged against its nearest counterparts in
-/// proportion to the share that moved, and identical palettes cost exactly 0.
-pub fn palette_distance(a: &[PaletteColor], b: &[PaletteColor]) -> f64 {
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
+/// The greedy transport plan between two palettes: colour mass moved along the
+/// cheapest remaining pair first, as `(index in a, index in b, mass, CIEDE2000)`.
+fn transport(a: &[PaletteColor], b: &[PaletteColor]) -> Vec<(usize, usize, f64, f64)> {
     let mut pairs: Vec<(f64, usize, usize)> = a
         .iter()
         .enumerate()
@@ -192,17 +186,31 @@ pub fn palette_distance(a: &[PaletteColor], b: &[PaletteColor]) -> f64 {
     pairs.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
     let mut left_a: Vec<f64> = a.iter().map(|c| c.share).collect();
     let mut left_b: Vec<f64> = b.iter().map(|c| c.share).collect();
-    let (mut cost, mut moved) = (0f64, 0f64);
+    let mut plan = Vec::new();
     for (de, i, j) in pairs {
         let flow = left_a[i].min(left_b[j]);
         if flow > 0.0 {
-            cost += flow * de;
-            moved += flow;
+            plan.push((i, j, flow, de));
             left_a[i] -= flow;
             left_b[j] -= flow;
         }
     }
-    if moved > 0.0 { cost / moved } else { 0.0 }
+    plan
+}
+
+/// Share-weighted CIEDE2000 between two palettes.
+///
+/// Colour mass is moved greedily along the cheapest remaining pair (a greedy transport
+/// plan), so a colour that grew or shrank is charged against its nearest counterparts in
+/// proportion to the share that moved, and identical palettes cost exactly 0.
+pub fn palette_distance(a: &[PaletteColor], b: &[PaletteColor]) -> f64 {
+    let plan = transport(a, b);
+    let moved: f64 = plan.iter().map(|p| p.2).sum();
+    if moved > 0.0 {
+        plan.iter().map(|p| p.2 * p.3).sum::<f64>() / moved
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
