@@ -187,7 +187,8 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             ));
             (f.job, outcome)
         }));
-        let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
+        let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> =
+            HashMap::new();
         for (job, outcome) in results {
             by_case
                 .entry(job.case)
