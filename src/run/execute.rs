@@ -3,10 +3,11 @@
 //! go to disk at once instead of piling up in memory.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
+use super::limit::Pacer;
 use super::plan::Job;
 use crate::provider::{ErrorKind, Generation, GenerationRequest, Provider, ProviderError};
 use crate::suite::Suite;
@@ -20,6 +21,13 @@ pub struct ExecOptions {
     pub max_requests: Option<u64>,
     /// Most attempts per job for retryable failures.
     pub max_attempts: u32,
+    /// First retry delay; it doubles per attempt, with jitter. Default: 250 ms.
+    pub backoff_base: Duration,
+    /// When the run stops: jobs not finished by then are reported as errors. Providers
+    /// with queues get the same instant and cancel their jobs. Default: none.
+    pub deadline: Option<Instant>,
+    /// Most requests started per minute, retries included. Default: no limit.
+    pub rpm: Option<u32>,
 }
 
 impl Default for ExecOptions {
@@ -28,8 +36,22 @@ impl Default for ExecOptions {
             concurrency: 4,
             max_requests: None,
             max_attempts: 4,
+            backoff_base: Duration::from_millis(250),
+            deadline: None,
+            rpm: None,
         }
     }
+}
+
+/// Time a provider gets past the deadline to cancel its queued jobs before the
+/// executor drops the request.
+const CANCEL_GRACE: Duration = Duration::from_secs(4);
+
+fn past_deadline() -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Transient,
+        "not finished before the run deadline (--deadline)",
+    )
 }
 
 /// Counters of a run.
@@ -59,6 +81,8 @@ pub async fn execute<P: Provider, T>(
     stats: &Stats,
     mut on_finished: impl FnMut(Finished) -> T,
 ) -> Vec<T> {
+    let pacer = options.rpm.map(Pacer::per_minute);
+    let pacer = pacer.as_ref();
     let attempt_job = |job: Job| async move {
         let req = GenerationRequest {
             model: &suite.model,
@@ -76,12 +100,29 @@ pub async fn execute<P: Provider, T>(
                     "not sent: the request budget (--max-requests) was reached",
                 ));
             }
+            if let Some(p) = pacer {
+                p.wait(options.deadline).await;
+            }
+            if options.deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err(past_deadline());
+            }
             stats.requests.fetch_add(1, Ordering::SeqCst);
             attempt += 1;
-            match provider.generate(req).await {
+            let call = provider.generate(req);
+            let outcome = match options.deadline {
+                Some(d) => tokio::time::timeout_at((d + CANCEL_GRACE).into(), call)
+                    .await
+                    .unwrap_or_else(|_| Err(past_deadline())),
+                None => call.await,
+            };
+            match outcome {
                 Err(e) if e.kind.is_retryable() && attempt < options.max_attempts => {
+                    let wait = backoff(options.backoff_base, attempt, e.retry_after);
+                    if options.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                        break Err(e);
+                    }
                     stats.retries.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(backoff(attempt, e.retry_after)).await;
+                    tokio::time::sleep(wait).await;
                 }
                 other => break other,
             }
@@ -99,11 +140,11 @@ pub async fn execute<P: Provider, T>(
 }
 
 /// Exponential backoff with full jitter, or the provider's Retry-After when given.
-fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+fn backoff(base: Duration, attempt: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(d) = retry_after {
         return d.min(Duration::from_secs(120));
     }
-    let cap = Duration::from_millis(250).saturating_mul(1 << attempt.min(6));
+    let cap = base.saturating_mul(1 << attempt.min(6));
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -116,11 +157,12 @@ mod tests {
 
     #[test]
     fn backoff_honours_retry_after_and_grows() {
+        let base = Duration::from_millis(250);
         assert_eq!(
-            backoff(1, Some(Duration::from_secs(3))),
+            backoff(base, 1, Some(Duration::from_secs(3))),
             Duration::from_secs(3)
         );
-        assert!(backoff(1, None) <= Duration::from_millis(500));
-        assert!(backoff(4, None) >= Duration::from_millis(2000));
+        assert!(backoff(base, 1, None) <= Duration::from_millis(500));
+        assert!(backoff(base, 4, None) >= Duration::from_millis(2000));
     }
 }
