@@ -389,7 +389,7 @@ pub(crate) fn error_message(v: &Value) -> Option<String> {
         if let Some(m) = s(err) {
             return Some(m);
         }
-        if let Some(m) = err.get("message").and_then(|m| s(m)) {
+        if let Some(m) = err.get("message").and_then(&s) {
             let code = err.get("code").and_then(|c| {
                 c.as_str()
                     .map(str::to_string)
@@ -433,7 +433,7 @@ pub(crate) fn error_message(v: &Value) -> Option<String> {
             }
         }
     }
-    v.get("message").and_then(|m| s(m))
+    v.get("message").and_then(s)
 }
 
 /// `Retry-After` as seconds or an HTTP date.
