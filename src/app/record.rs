@@ -11,7 +11,7 @@ use crate::cli::RecordArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Generation;
-use crate::run::{Progress, Stats, execute, plan};
+use crate::run::{Progress, Stats, execute_on, plan};
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, to_png};
 
@@ -79,7 +79,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         ));
         let options = super::exec_options(&args.common, suite, deadline).0;
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
-        let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| {
+        let results = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
             let what = format!(
                 "{}/{} #{}",
                 suite.id, suite.cases[f.job.case].id, f.job.sample
@@ -89,7 +89,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
                 f.result.as_ref().err().map(ToString::to_string).as_deref(),
             );
             f
-        }));
+        });
         progress.finish();
         let mut by_case: HashMap<usize, Vec<Sampled>> = HashMap::new();
         for f in results {

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
-use crate::run::{Progress, Stats, execute, plan};
+use crate::run::{Progress, Stats, execute_on, plan};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
 
@@ -167,7 +167,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         ));
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
         // Candidates go to disk as they arrive; only their paths and metadata are kept.
-        let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| {
+        let results = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
             let case = &suite.cases[f.job.case];
             let outcome = f.result.map_err(|e| e.to_string()).and_then(|g| {
                 let rel = format!(
@@ -186,7 +186,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                 outcome.as_ref().err().map(String::as_str),
             );
             (f.job, outcome)
-        }));
+        });
         progress.finish();
         let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> =
             HashMap::new();

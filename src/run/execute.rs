@@ -82,8 +82,57 @@ pub async fn execute<P: Provider, T>(
     mut on_finished: impl FnMut(Finished) -> T,
 ) -> Vec<T> {
     let pacer = options.rpm.map(Pacer::per_minute);
-    let pacer = pacer.as_ref();
-    let attempt_job = |job: Job| async move {
+    let mut stream = finished(provider, suite, jobs, options, stats, pacer.as_ref());
+    let mut out = Vec::with_capacity(jobs.len());
+    while let Some(f) = stream.next().await {
+        out.push(on_finished(f));
+    }
+    out
+}
+
+/// Like [`execute`], driven on `rt`, with `on_finished` on a thread of its own.
+///
+/// The request stream only advances while it is polled, so a callback that writes and
+/// fsyncs a candidate would otherwise hold back every request waiting to start; on a
+/// separate thread it overlaps with the requests in flight.
+pub fn execute_on<P: Provider, T: Send>(
+    rt: &tokio::runtime::Runtime,
+    provider: &P,
+    suite: &Suite,
+    jobs: &[Job],
+    options: ExecOptions,
+    stats: &Stats,
+    on_finished: impl FnMut(Finished) -> T + Send,
+) -> Vec<T> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<Finished>();
+        let consumer = s.spawn(move || rx.into_iter().map(on_finished).collect::<Vec<_>>());
+        rt.block_on(async {
+            let pacer = options.rpm.map(Pacer::per_minute);
+            let mut stream = finished(provider, suite, jobs, options, stats, pacer.as_ref());
+            while let Some(f) = stream.next().await {
+                if tx.send(f).is_err() {
+                    break;
+                }
+            }
+        });
+        drop(tx);
+        consumer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The jobs' results, in completion order, at most `options.concurrency` in flight.
+fn finished<'a, P: Provider>(
+    provider: &'a P,
+    suite: &'a Suite,
+    jobs: &'a [Job],
+    options: ExecOptions,
+    stats: &'a Stats,
+    pacer: Option<&'a Pacer>,
+) -> impl futures_util::Stream<Item = Finished> + 'a {
+    let attempt_job = move |job: Job| async move {
         let req = GenerationRequest {
             model: &suite.model,
             case: &suite.cases[job.case],
@@ -129,14 +178,9 @@ pub async fn execute<P: Provider, T>(
         };
         Finished { job, result }
     };
-    let mut stream = futures_util::stream::iter(jobs.iter().copied())
+    futures_util::stream::iter(jobs.iter().copied())
         .map(attempt_job)
-        .buffer_unordered(options.concurrency.max(1));
-    let mut out = Vec::with_capacity(jobs.len());
-    while let Some(finished) = stream.next().await {
-        out.push(on_finished(finished));
-    }
-    out
+        .buffer_unordered(options.concurrency.max(1))
 }
 
 /// Exponential backoff with full jitter, or the provider's Retry-After when given.
