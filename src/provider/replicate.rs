@@ -48,9 +48,12 @@ impl Replicate {
     fn input(req: &GenerationRequest<'_>) -> Result<Value, ProviderError> {
         let mut input = json!({ "prompt": req.case.prompt });
         // Model inputs differ per model; size keys are sent only when the suite does
-        // not choose its own (`size`, `aspect_ratio`, `width`).
+        // not choose its own (`size` other than `custom`, `aspect_ratio`, `width`).
         let p = &req.case.params;
-        if !p.contains_key("size") && !p.contains_key("aspect_ratio") && !p.contains_key("width") {
+        let custom = p.get("size").and_then(Value::as_str) == Some("custom");
+        if custom
+            || !(p.contains_key("size") || p.contains_key("aspect_ratio") || p.contains_key("width"))
+        {
             input["width"] = json!(req.case.size.width);
             input["height"] = json!(req.case.size.height);
         }
