@@ -20,9 +20,12 @@ const LATENCY: Duration = Duration::from_millis(400);
 const CONCURRENCY: usize = 16;
 
 fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 128]));
+    let img = image::RgbImage::from_fn(64, 64, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 4) as u8, 128])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
     out.into_inner()
 }
 
@@ -31,7 +34,9 @@ fn write_suite(dir: &Path, base: &str, cases: usize) -> std::path::PathBuf {
         "suite: bench\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: DRIFTGATE_BENCH_KEY\n  mode: sync\ndefaults:\n  size: {{ width: 64, height: 64 }}\n  seed: 1\n  samples: 1\ncases:\n"
     );
     for i in 0..cases {
-        y.push_str(&format!("  - id: case-{i}\n    prompt: product shot number {i}\n"));
+        y.push_str(&format!(
+            "  - id: case-{i}\n    prompt: product shot number {i}\n"
+        ));
     }
     let file = dir.join(format!("bench-{cases}.yaml"));
     std::fs::write(&file, y).expect("suite");
@@ -77,11 +82,15 @@ fn scenario(dir: &Path, base: &str, cases: usize) -> u64 {
     let (rec, _, code) = run_child(dir, &["record", suite, "--baselines", &baselines]);
     assert_eq!(code, Some(0), "record failed");
     let out = format!("out-{cases}");
-    let (wall, rss, code) = run_child(dir, &["run", suite, "--baselines", &baselines, "--out", &out]);
+    let (wall, rss, code) = run_child(
+        dir,
+        &["run", suite, "--baselines", &baselines, "--out", &out],
+    );
     assert_eq!(code, Some(0), "run failed");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join(&out).join("run.json")).expect("run.json"))
-            .expect("json");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(&out).join("run.json")).expect("run.json"),
+    )
+    .expect("json");
     let ideal = LATENCY.as_secs_f64() * cases.div_ceil(CONCURRENCY) as f64;
     println!(
         "{cases} cases x 1 sample, concurrency {CONCURRENCY}: run {:.2} s (ideal {ideal:.2} s, ratio {:.3}); record {:.2} s; requests {}, retries {}; peak RSS {:.1} MiB",
@@ -96,7 +105,10 @@ fn scenario(dir: &Path, base: &str, cases: usize) -> u64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let server = rt.block_on(async {
         let server = MockServer::start().await;
         let uri = server.uri();
@@ -119,6 +131,9 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let small = scenario(dir.path(), &server.uri(), 400);
     let large = scenario(dir.path(), &server.uri(), 1600);
-    println!("peak RSS 1600 / 400 cases: {:.3}", large as f64 / small as f64);
+    println!(
+        "peak RSS 1600 / 400 cases: {:.3}",
+        large as f64 / small as f64
+    );
     drop(server);
 }

@@ -52,7 +52,9 @@ impl Replicate {
         let p = &req.case.params;
         let custom = p.get("size").and_then(Value::as_str) == Some("custom");
         if custom
-            || !(p.contains_key("size") || p.contains_key("aspect_ratio") || p.contains_key("width"))
+            || !(p.contains_key("size")
+                || p.contains_key("aspect_ratio")
+                || p.contains_key("width"))
         {
             input["width"] = json!(req.case.size.width);
             input["height"] = json!(req.case.size.height);
