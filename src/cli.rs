@@ -38,6 +38,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the JSON Schema of the suite format.
     Schema,
+    /// List the hosted providers, their key variable (set or not) and API host.
+    Providers,
 }
 
 /// Output format on stdout.
@@ -65,15 +67,25 @@ pub struct ProviderArgs {
     /// Run shard I of N (1-based), e.g. 2/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub concurrency: usize,
+    /// Requests in flight at once. Default: per provider (fal and Replicate 8, others 4).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// Stop sending after N requests (retries count); unsent cases are reported unjudged.
     #[arg(long, value_name = "N")]
     pub max_requests: Option<u64>,
     /// Print the plan and call nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Stop after this many seconds: unfinished samples are reported unjudged and queued
+    /// provider jobs are cancelled.
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<f64>,
+    /// Longest time one HTTP request may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180.0)]
+    pub timeout: f64,
+    /// First retry delay in milliseconds (doubles per attempt, with jitter).
+    #[arg(long, value_name = "MS", default_value_t = 250, hide = true)]
+    pub retry_base_ms: u64,
 }
 
 /// `driftgate run`.

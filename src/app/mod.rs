@@ -52,6 +52,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Compare(args) => compare::compare(&args, out),
         Command::Check(args) => check::check(&args, out),
         Command::Report(args) => report::report(&args, out),
+        Command::Providers => {
+            providers();
+            Ok(ExitStatus::Pass)
+        }
         Command::Schema => {
             println!(
                 "{}",
@@ -60,6 +64,63 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Pass)
         }
     }
+}
+
+/// `driftgate providers`: never prints a key, only whether its variable is set.
+fn providers() {
+    println!(
+        "{:<11} {:<20} {:<4} base URL",
+        "provider", "key variable", "set"
+    );
+    for (kind, var, base) in crate::provider::CATALOG {
+        let set = match var {
+            Some(v) if crate::provider::ApiKey::from_env(v).is_some() => "yes",
+            Some(_) => "no",
+            None => "-",
+        };
+        println!(
+            "{:<11} {:<20} {set:<4} {base}",
+            kind.name(),
+            var.unwrap_or("-")
+        );
+    }
+}
+
+/// Executor and provider options for one suite, from the command line and the suite.
+fn exec_options(
+    args: &ProviderArgs,
+    suite: &crate::suite::Suite,
+    deadline: Option<std::time::Instant>,
+) -> (crate::run::ExecOptions, crate::provider::BuildOptions) {
+    let exec = crate::run::ExecOptions {
+        concurrency: args
+            .concurrency
+            .unwrap_or_else(|| crate::provider::default_concurrency(suite.model.provider)),
+        max_requests: args.max_requests,
+        backoff_base: std::time::Duration::from_millis(args.retry_base_ms),
+        deadline,
+        rpm: suite.model.rpm,
+        ..crate::run::ExecOptions::default()
+    };
+    let build = crate::provider::BuildOptions {
+        http: crate::provider::HttpOptions {
+            timeout: secs(args.timeout),
+            ..crate::provider::HttpOptions::default()
+        },
+        deadline,
+        api_key: None,
+    };
+    (exec, build)
+}
+
+/// The run's deadline instant, from `--deadline`.
+fn deadline(args: &ProviderArgs) -> Option<std::time::Instant> {
+    args.deadline
+        .and_then(|s| std::time::Instant::now().checked_add(secs(s)))
+}
+
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
 }
 
 /// The case filters of the command line.

@@ -11,7 +11,7 @@ use crate::cli::RecordArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Generation;
-use crate::run::{ExecOptions, Stats, execute, plan};
+use crate::run::{Progress, Stats, execute_on, plan};
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, to_png};
 
@@ -57,16 +57,14 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         super::run::print_plan(&suites, &selected, out);
         return Ok(ExitStatus::Pass);
     }
+    let deadline = super::deadline(&args.common);
     let providers = suites
         .iter()
-        .map(|s| crate::provider::build(&s.model))
+        .map(|s| {
+            crate::provider::build_with(&s.model, &super::exec_options(&args.common, s, deadline).1)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let stats = Stats::default();
-    let options = ExecOptions {
-        concurrency: args.common.concurrency,
-        max_requests: args.common.max_requests,
-        ..ExecOptions::default()
-    };
     let rt = runtime()?;
     let mut failed = 0usize;
     for (((suite, (cases, jobs)), mut manifest), provider) in
@@ -79,7 +77,20 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
             jobs.len(),
             suite.model.provider.name()
         ));
-        let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| f));
+        let options = super::exec_options(&args.common, suite, deadline).0;
+        let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
+        let results = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
+            let what = format!(
+                "{}/{} #{}",
+                suite.id, suite.cases[f.job.case].id, f.job.sample
+            );
+            progress.finished(
+                &what,
+                f.result.as_ref().err().map(ToString::to_string).as_deref(),
+            );
+            f
+        });
+        progress.finish();
         let mut by_case: HashMap<usize, Vec<Sampled>> = HashMap::new();
         for f in results {
             by_case

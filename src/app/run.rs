@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
-use crate::run::{ExecOptions, Stats, execute, plan};
+use crate::run::{Progress, Stats, execute_on, plan};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
 
@@ -79,6 +79,12 @@ pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output)
             .map(|&c| u64::from(suite.cases[c].samples))
             .sum();
         total += n;
+        if let Some(var) = crate::provider::missing_key(&suite.model) {
+            println!(
+                "problem: suite {} needs {var}, which is not set; `run` and `record` will stop",
+                suite.id
+            );
+        }
         let price = suite.model.price_per_image.unwrap_or(0.0);
         cost += price * n as f64;
         println!(
@@ -126,9 +132,12 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         print_plan(&suites, &selected, out);
         return Ok(ExitStatus::Pass);
     }
+    let deadline = super::deadline(&args.common);
     let providers = suites
         .iter()
-        .map(|s| crate::provider::build(&s.model))
+        .map(|s| {
+            crate::provider::build_with(&s.model, &super::exec_options(&args.common, s, deadline).1)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let run_id = new_run_id();
     let dir = out_dir(args.out.as_deref(), &run_id)?;
@@ -144,15 +153,11 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         stats: RunStats::default(),
     };
     let stats = Stats::default();
-    let options = ExecOptions {
-        concurrency: args.common.concurrency,
-        max_requests: args.common.max_requests,
-        ..ExecOptions::default()
-    };
     let rt = runtime()?;
     for (((suite, (cases, jobs)), manifest), provider) in
         suites.iter().zip(&plans).zip(&manifests).zip(&providers)
     {
+        let options = super::exec_options(&args.common, suite, deadline).0;
         out.note(format!(
             "{}: {} cases, {} requests to {}",
             suite.id,
@@ -160,11 +165,9 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             jobs.len(),
             suite.model.provider.name()
         ));
-        let total = jobs.len();
-        let mut done = 0usize;
+        let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
         // Candidates go to disk as they arrive; only their paths and metadata are kept.
-        let results = rt.block_on(execute(provider, suite, jobs, options, &stats, |f| {
-            done += 1;
+        let results = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
             let case = &suite.cases[f.job.case];
             let outcome = f.result.map_err(|e| e.to_string()).and_then(|g| {
                 let rel = format!(
@@ -178,15 +181,13 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                     .map_err(|e| format!("cannot write {rel}: {e}"))?;
                 Ok((rel, g.metadata))
             });
-            out.detail(format!(
-                "[{done}/{total}] {}/{} #{}: {}",
-                suite.id,
-                case.id,
-                f.job.sample,
-                outcome.as_ref().map_or_else(|e| e.as_str(), |_| "ok")
-            ));
+            progress.finished(
+                &format!("{}/{} #{}", suite.id, case.id, f.job.sample),
+                outcome.as_ref().err().map(String::as_str),
+            );
             (f.job, outcome)
-        }));
+        });
+        progress.finish();
         let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
         for (job, outcome) in results {
             by_case

@@ -4,18 +4,27 @@
 //! platform said about itself, and classifies its failures so the runner knows what to
 //! retry. `build` is the single place that picks the implementation.
 
+mod ark;
+mod fal;
 mod folder;
+mod http;
+mod openai;
+mod openrouter;
+mod replicate;
+mod secret;
 mod sim;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::suite::{Case, ModelPin, ProviderKind};
 
 pub use folder::{EXTENSIONS, Folder, sample_file};
+pub use http::HttpOptions;
+pub use secret::ApiKey;
 pub use sim::{BUILDS, Sim, render};
 
 /// One sample of one case, as sent to a provider.
@@ -156,6 +165,16 @@ pub enum AnyProvider {
     Sim(Sim),
     /// Images from a folder.
     Folder(Folder),
+    /// fal.ai, queue or synchronous.
+    Fal(fal::Fal),
+    /// OpenRouter image generation.
+    Openrouter(openrouter::OpenRouter),
+    /// Replicate predictions.
+    Replicate(replicate::Replicate),
+    /// BytePlus ModelArk / Volcengine Ark.
+    Ark(ark::Ark),
+    /// OpenAI Images.
+    Openai(openai::OpenAi),
 }
 
 /// Why a provider could not be set up.
@@ -164,18 +183,139 @@ pub enum BuildError {
     /// The suite names a platform this build cannot reach.
     #[error("provider `{0}` is not available in this build")]
     Unsupported(&'static str),
+    /// The API key variable is unset or empty.
+    #[error(
+        "provider `{provider}` needs an API key, but {var} is not set\n  hint: export {var}=<key>, or name another variable in model.api_key_env"
+    )]
+    MissingKey {
+        /// The platform.
+        provider: &'static str,
+        /// The variable read.
+        var: String,
+    },
+    /// `model.base_url` is not a URL.
+    #[error("model.base_url {0}")]
+    BaseUrl(String),
+    /// The HTTP client could not be built.
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
 }
 
-/// Picks the implementation for a suite's model.
+/// How hosted providers are set up beyond what the suite says.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Client timeouts.
+    pub http: HttpOptions,
+    /// When the run must end; queue providers cancel their jobs at this instant.
+    /// Default: none.
+    pub deadline: Option<Instant>,
+    /// A key given directly instead of read from the environment (embedding, tests).
+    /// Default: none (read the environment).
+    pub api_key: Option<ApiKey>,
+}
+
+/// The platforms, with their key variable and default API host, for `driftgate providers`.
+pub const CATALOG: &[(ProviderKind, Option<&str>, &str)] = &[
+    (
+        ProviderKind::Fal,
+        Some("FAL_KEY"),
+        "https://queue.fal.run (sync: https://fal.run)",
+    ),
+    (
+        ProviderKind::Openrouter,
+        Some("OPENROUTER_API_KEY"),
+        "https://openrouter.ai/api/v1",
+    ),
+    (
+        ProviderKind::Replicate,
+        Some("REPLICATE_API_TOKEN"),
+        "https://api.replicate.com/v1",
+    ),
+    (
+        ProviderKind::Ark,
+        Some("ARK_API_KEY"),
+        "https://ark.ap-southeast.bytepluses.com/api/v3",
+    ),
+    (
+        ProviderKind::Openai,
+        Some("OPENAI_API_KEY"),
+        "https://api.openai.com/v1",
+    ),
+    (ProviderKind::Sim, None, "(offline, embedded)"),
+    (ProviderKind::Folder, None, "(offline, model.path)"),
+];
+
+/// The environment variable a suite's key is read from, if its provider needs one.
+#[must_use]
+pub fn key_env(model: &ModelPin) -> Option<String> {
+    let default = CATALOG
+        .iter()
+        .find(|(k, _, _)| *k == model.provider)
+        .and_then(|(_, v, _)| *v)?;
+    Some(
+        model
+            .api_key_env
+            .clone()
+            .unwrap_or_else(|| default.to_string()),
+    )
+}
+
+/// The variable named when a provider needs a key that is not set; `None` when the key
+/// is present or none is needed. Reads only the environment, never the network.
+#[must_use]
+pub fn missing_key(model: &ModelPin) -> Option<String> {
+    key_env(model).filter(|v| ApiKey::from_env(v).is_none())
+}
+
+/// Requests in flight when `--concurrency` is not given: what each platform's default
+/// account limits comfortably allow.
+#[must_use]
+pub fn default_concurrency(kind: ProviderKind) -> usize {
+    match kind {
+        ProviderKind::Fal | ProviderKind::Replicate => 8,
+        ProviderKind::Openrouter | ProviderKind::Ark | ProviderKind::Openai => 4,
+        ProviderKind::Sim | ProviderKind::Folder => 4,
+    }
+}
+
+/// Picks the implementation for a suite's model, with default options.
 ///
 /// # Errors
-/// When the provider cannot be set up (missing key, unsupported platform).
+/// When the provider cannot be set up (missing key, bad base URL).
 pub fn build(model: &ModelPin) -> Result<AnyProvider, BuildError> {
-    match model.provider {
-        ProviderKind::Sim => Ok(AnyProvider::Sim(Sim::from_env())),
-        ProviderKind::Folder => Ok(AnyProvider::Folder(Folder)),
-        other => Err(BuildError::Unsupported(other.name())),
-    }
+    build_with(model, &BuildOptions::default())
+}
+
+/// Picks the implementation for a suite's model. A missing key is an error here, before
+/// any request is sent.
+///
+/// # Errors
+/// When the provider cannot be set up (missing key, bad base URL).
+pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, BuildError> {
+    let client = || -> Result<http::Http, BuildError> {
+        let var = key_env(model).unwrap_or_default();
+        let key = match &opts.api_key {
+            Some(k) => k.clone(),
+            None => ApiKey::from_env(&var).ok_or_else(|| BuildError::MissingKey {
+                provider: model.provider.name(),
+                var: var.clone(),
+            })?,
+        };
+        http::Http::new(model, key, &var, opts.http)
+    };
+    Ok(match model.provider {
+        ProviderKind::Sim => AnyProvider::Sim(Sim::from_env()),
+        ProviderKind::Folder => AnyProvider::Folder(Folder),
+        ProviderKind::Fal => AnyProvider::Fal(fal::Fal::new(client()?, model, opts.deadline)),
+        ProviderKind::Openrouter => {
+            AnyProvider::Openrouter(openrouter::OpenRouter::new(client()?, model))
+        }
+        ProviderKind::Replicate => {
+            AnyProvider::Replicate(replicate::Replicate::new(client()?, model, opts.deadline))
+        }
+        ProviderKind::Ark => AnyProvider::Ark(ark::Ark::new(client()?)),
+        ProviderKind::Openai => AnyProvider::Openai(openai::OpenAi::new(client()?)),
+    })
 }
 
 impl Provider for AnyProvider {
@@ -183,6 +323,35 @@ impl Provider for AnyProvider {
         match self {
             Self::Sim(p) => p.generate(req).await,
             Self::Folder(p) => p.generate(req).await,
+            Self::Fal(p) => p.generate(req).await,
+            Self::Openrouter(p) => p.generate(req).await,
+            Self::Replicate(p) => p.generate(req).await,
+            Self::Ark(p) => p.generate(req).await,
+            Self::Openai(p) => p.generate(req).await,
+        }
+    }
+}
+
+/// Milliseconds since `start`, saturating.
+pub(crate) fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The seed to send for a request, if the suite sends seeds.
+pub(crate) fn seed_to_send(req: &GenerationRequest<'_>) -> Option<u64> {
+    if req.model.send_seed {
+        req.case.seed
+    } else {
+        None
+    }
+}
+
+/// Merges the case's passthrough params over a provider's body, so a suite can set or
+/// override any documented field.
+pub(crate) fn merge_params(body: &mut serde_json::Value, params: &crate::suite::Params) {
+    if let Some(obj) = body.as_object_mut() {
+        for (k, v) in params {
+            obj.insert(k.clone(), v.clone());
         }
     }
 }

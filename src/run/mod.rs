@@ -3,7 +3,10 @@
 //! output; a failed sample is data, never an early return.
 
 mod execute;
+mod limit;
 mod plan;
+mod progress;
 
-pub use execute::{ExecOptions, Finished, Stats, execute};
+pub use execute::{ExecOptions, Finished, Stats, execute, execute_on};
 pub use plan::{Job, Selection, plan};
+pub use progress::Progress;

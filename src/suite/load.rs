@@ -48,6 +48,18 @@ pub struct ModelPin {
     /// For `folder`: the resolved directory of images.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// How the platform is called (fal `queue|sync`, OpenRouter `images|chat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// OpenRouter provider routing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<super::model::Route>,
+    /// Polling interval in milliseconds, when the suite sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_interval_ms: Option<u64>,
+    /// Most requests per minute, when the suite sets a limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
 }
 
 /// A reference image inside the suite's folder.
@@ -427,6 +439,40 @@ fn validate_model(file: &Path, dir: &Path, raw: RawModel, diags: &mut Vec<Diagno
             .ok(),
         (_, None) => None,
     };
+    let modes: &[&str] = match raw.provider {
+        ProviderKind::Fal => &["queue", "sync"],
+        ProviderKind::Openrouter => &["images", "chat"],
+        _ => &[],
+    };
+    if let Some(mode) = &raw.mode
+        && !modes.contains(&mode.as_str())
+    {
+        let hint = if modes.is_empty() {
+            format!("provider `{}` takes no model.mode", raw.provider.name())
+        } else {
+            format!("use one of: {}", modes.join(", "))
+        };
+        diags.push(
+            Diagnostic::new(file, 0, 0, format!("model.mode `{mode}` is not supported")).hint(hint),
+        );
+    }
+    if raw.route.is_some() && raw.provider != ProviderKind::Openrouter {
+        diags.push(
+            Diagnostic::new(
+                file,
+                0,
+                0,
+                "model.route applies to provider `openrouter` only",
+            )
+            .hint("remove model.route"),
+        );
+    }
+    if raw.rpm == Some(0) {
+        diags.push(
+            Diagnostic::new(file, 0, 0, "model.rpm must be at least 1")
+                .hint("leave it out for no limit"),
+        );
+    }
     ModelPin {
         provider: raw.provider,
         endpoint: raw.endpoint,
@@ -436,6 +482,10 @@ fn validate_model(file: &Path, dir: &Path, raw: RawModel, diags: &mut Vec<Diagno
         send_seed,
         price_per_image: raw.price_per_image,
         path,
+        mode: raw.mode,
+        route: raw.route,
+        poll_interval_ms: raw.poll_interval_ms,
+        rpm: raw.rpm,
     }
 }
 

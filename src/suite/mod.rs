@@ -9,4 +9,4 @@ mod model;
 pub use diagnostic::{Diagnostic, SuiteErrors};
 pub use load::{Case, ModelPin, Reference, Suite, load, schema};
 pub(crate) use load::{sha256_hex, sha256_prefix};
-pub use model::{MaxDeltaE, MaxDistance, MinScore, Params, ProviderKind, Size, Thresholds};
+pub use model::{MaxDeltaE, MaxDistance, MinScore, Params, ProviderKind, Route, Size, Thresholds};

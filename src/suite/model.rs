@@ -155,6 +155,35 @@ pub struct RawModel {
     /// For `folder`: the directory holding `<case>/<n>.<png|jpg|webp>`, relative to the suite.
     #[serde(default)]
     pub path: Option<String>,
+    /// How the platform is called. fal: `queue` (default) or `sync` (`fal.run`, no
+    /// platform retries); OpenRouter: `images` (default, `/api/v1/images`) or `chat`
+    /// (`/api/v1/chat/completions` with image output). Other providers take none.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// OpenRouter only: which upstream providers may serve the request, in order.
+    /// Default: none (OpenRouter load-balances, which can change the build silently).
+    #[serde(default)]
+    pub route: Option<Route>,
+    /// Queue and prediction polling interval in milliseconds (fal queue, Replicate).
+    /// Default: 500.
+    #[serde(default)]
+    pub poll_interval_ms: Option<u64>,
+    /// Most requests per minute sent to the platform, retries included. Default: no limit.
+    #[serde(default)]
+    pub rpm: Option<u32>,
+}
+
+/// OpenRouter provider routing, sent as the request's `provider` object.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Provider slugs tried in this order, e.g. `[bytedance]`.
+    #[serde(default)]
+    pub order: Vec<String>,
+    /// Whether OpenRouter may fall back to providers outside `order`. Default: false,
+    /// since a fallback is a silent change of the serving build.
+    #[serde(default)]
+    pub allow_fallbacks: bool,
 }
 
 /// Values every case inherits unless it sets its own.

@@ -1,0 +1,239 @@
+//! fal.ai: the queue (`queue.fal.run`, default) or the synchronous host (`fal.run`).
+//!
+//! Queue flow: submit, poll the `status_url` the submit answer names until `COMPLETED`,
+//! then fetch `response_url`. Those URLs are used as given, never rebuilt from the
+//! endpoint id, because fal puts them under the owner/app only. `COMPLETED` does not
+//! mean success: a failed job shows its error (often a 422) when the result is fetched.
+//! A job still running at the run's deadline is cancelled through its `cancel_url`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::http::{Http, data_uri, read_references};
+use super::{
+    ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
+    merge_params, seed_to_send,
+};
+use crate::suite::ModelPin;
+
+const QUEUE_HOST: &str = "https://queue.fal.run";
+const SYNC_HOST: &str = "https://fal.run";
+/// Consecutive failed status polls tolerated before the job is given up: a poll failure
+/// must not resubmit (and pay for) the job.
+const MAX_POLL_FAILURES: u32 = 5;
+
+/// The fal.ai provider.
+#[derive(Debug)]
+pub struct Fal {
+    http: Http,
+    sync: bool,
+    poll: Duration,
+    deadline: Option<Instant>,
+}
+
+impl Fal {
+    pub(super) fn new(http: Http, model: &ModelPin, deadline: Option<Instant>) -> Self {
+        Self {
+            http,
+            sync: model.mode.as_deref() == Some("sync"),
+            poll: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
+            deadline,
+        }
+    }
+
+    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        rb.header("Authorization", format!("Key {}", self.http.key().expose()))
+    }
+
+    fn body(req: &GenerationRequest<'_>) -> Result<Value, ProviderError> {
+        let mut body = json!({
+            "prompt": req.case.prompt,
+            "image_size": { "width": req.case.size.width, "height": req.case.size.height },
+            "num_images": 1,
+        });
+        if let Some(seed) = seed_to_send(req) {
+            body["seed"] = json!(seed);
+        }
+        let refs = read_references(req.case)?;
+        if !refs.is_empty() {
+            body["image_urls"] = refs
+                .iter()
+                .map(|(_, b)| Value::String(data_uri(b)))
+                .collect();
+        }
+        merge_params(&mut body, &req.case.params);
+        Ok(body)
+    }
+
+    async fn queue(
+        &self,
+        endpoint: &str,
+        body: &Value,
+    ) -> Result<(Value, Option<String>), ProviderError> {
+        let url = self.http.url(QUEUE_HOST, &format!("/{endpoint}"))?;
+        let (_, submit, _) = self
+            .http
+            .json(self.auth(self.http.client().post(url)).json(body))
+            .await?;
+        let id = submit
+            .get("request_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_answer("the submit answer has no request_id"))?
+            .to_string();
+        let named = |k: &str| submit.get(k).and_then(Value::as_str).map(str::to_string);
+        // Older answers may lack the URLs; fal documents them under owner/app.
+        let app: Vec<&str> = endpoint.split('/').take(2).collect();
+        let fallback = |suffix: &str| {
+            self.http
+                .url(
+                    QUEUE_HOST,
+                    &format!("/{}/requests/{id}{suffix}", app.join("/")),
+                )
+                .map(|u| u.to_string())
+        };
+        let status_url = match named("status_url") {
+            Some(u) => u,
+            None => fallback("/status")?,
+        };
+        let response_url = match named("response_url") {
+            Some(u) => u,
+            None => fallback("")?,
+        };
+        let cancel_url = match named("cancel_url") {
+            Some(u) => u,
+            None => fallback("/cancel")?,
+        };
+        let mut failures = 0;
+        loop {
+            if self
+                .deadline
+                .is_some_and(|d| Instant::now() + self.poll >= d)
+            {
+                self.cancel(&cancel_url).await;
+                return Err(ProviderError::new(
+                    ErrorKind::Transient,
+                    format!("the run deadline was reached; fal request {id} was cancelled"),
+                ));
+            }
+            tokio::time::sleep(self.poll).await;
+            let url = self.http.returned_url(&status_url)?;
+            let status = match self.http.json(self.auth(self.http.client().get(url))).await {
+                Ok((_, v, _)) => {
+                    failures = 0;
+                    v
+                }
+                Err(e) if e.kind.is_retryable() && failures + 1 < MAX_POLL_FAILURES => {
+                    failures += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match status.get("status").and_then(Value::as_str).unwrap_or("") {
+                "IN_QUEUE" | "IN_PROGRESS" => {}
+                "CANCELED" | "CANCELLED" => {
+                    return Err(ProviderError::new(
+                        ErrorKind::Transient,
+                        format!("fal request {id} was cancelled by the platform"),
+                    ));
+                }
+                // `COMPLETED` per fal's docs; `FAILED`/`ERROR` per a third-party schema.
+                // Either way the result fetch carries the real outcome.
+                "COMPLETED" | "FAILED" | "ERROR" => {
+                    if let Some(err) = status.get("error").filter(|e| !e.is_null()) {
+                        let ty = status
+                            .get("error_type")
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        let msg = err.as_str().map_or_else(|| err.to_string(), str::to_string);
+                        let kind = if super::http::is_content_filter(&format!("{ty} {msg}")) {
+                            ErrorKind::ContentFiltered
+                        } else {
+                            ErrorKind::Rejected
+                        };
+                        return Err(ProviderError::new(kind, format!("{msg} [{ty}]")));
+                    }
+                    let url = self.http.returned_url(&response_url)?;
+                    let (_, result, _) = self
+                        .http
+                        .json(self.auth(self.http.client().get(url)))
+                        .await?;
+                    return Ok((result, Some(id)));
+                }
+                other => {
+                    return Err(bad_answer(&format!("unknown queue status `{other}`")));
+                }
+            }
+        }
+    }
+
+    /// Best effort: a failed cancel leaves a job fal finishes and bills, nothing worse.
+    async fn cancel(&self, cancel_url: &str) {
+        if let Ok(url) = self.http.returned_url(cancel_url) {
+            let rb = self
+                .auth(self.http.client().put(url))
+                .timeout(Duration::from_secs(3));
+            let _ = rb.send().await;
+        }
+    }
+}
+
+impl Provider for Fal {
+    async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+        let start = Instant::now();
+        let body = Self::body(&req)?;
+        let endpoint = req.model.endpoint.trim_matches('/');
+        let (result, request_id) = if self.sync {
+            let url = self.http.url(SYNC_HOST, &format!("/{endpoint}"))?;
+            let (_, v, h) = self
+                .http
+                .json(self.auth(self.http.client().post(url)).json(&body))
+                .await?;
+            let id = h
+                .get("x-fal-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            (v, id)
+        } else {
+            self.queue(endpoint, &body).await?
+        };
+        let image = result
+            .get("images")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .ok_or_else(|| bad_answer("the result has no images"))?;
+        let url = image
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_answer("the result image has no url"))?;
+        let bytes = self.http.image(url).await?;
+        let mut identity = BTreeMap::new();
+        if let Some(ct) = image.get("content_type").and_then(Value::as_str) {
+            identity.insert("fal.content_type".to_string(), ct.to_string());
+        }
+        if let (Some(w), Some(h)) = (
+            image.get("width").and_then(Value::as_u64),
+            image.get("height").and_then(Value::as_u64),
+        ) {
+            identity.insert("fal.size".to_string(), format!("{w}x{h}"));
+        }
+        Ok(Generation {
+            bytes,
+            metadata: Metadata {
+                request_id,
+                model: None,
+                seed: result.get("seed").and_then(Value::as_u64),
+                duration_ms: elapsed_ms(start),
+                headers: identity,
+            },
+        })
+    }
+}
+
+fn bad_answer(what: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Fatal,
+        format!("unexpected answer from fal: {what}"),
+    )
+}

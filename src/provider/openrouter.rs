@@ -1,0 +1,149 @@
+//! OpenRouter: the dedicated Image API (`POST /api/v1/images`, default) or chat
+//! completions with image output (`mode: chat`).
+//!
+//! Both answer synchronously with base64 images. Errors that happen after the model
+//! started can arrive inside a 200, so the body's `error` is checked before the images.
+//! `route` is sent as the `provider` object; OpenRouter documents `order` and
+//! `allow_fallbacks` for chat completions, and only passthrough `options` for the Image
+//! API, so on `/images` a route may be ignored or refused: check with a real key.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::http::{Http, data_uri, read_references};
+use super::{
+    ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
+    merge_params, seed_to_send,
+};
+use crate::suite::{ModelPin, Route};
+
+const HOST: &str = "https://openrouter.ai";
+
+/// The OpenRouter provider.
+#[derive(Debug)]
+pub struct OpenRouter {
+    http: Http,
+    chat: bool,
+    route: Option<Route>,
+}
+
+impl OpenRouter {
+    pub(super) fn new(http: Http, model: &ModelPin) -> Self {
+        Self {
+            http,
+            chat: model.mode.as_deref() == Some("chat"),
+            route: model.route.clone(),
+        }
+    }
+
+    fn body(&self, req: &GenerationRequest<'_>) -> Result<Value, ProviderError> {
+        let refs: Vec<Value> = read_references(req.case)?
+            .iter()
+            .map(|(_, b)| json!({ "type": "image_url", "image_url": { "url": data_uri(b) } }))
+            .collect();
+        let size = format!("{}x{}", req.case.size.width, req.case.size.height);
+        let mut body = if self.chat {
+            let mut content = vec![json!({ "type": "text", "text": req.case.prompt })];
+            content.extend(refs);
+            json!({
+                "model": req.model.endpoint,
+                "messages": [{ "role": "user", "content": content }],
+                "modalities": ["image", "text"],
+            })
+        } else {
+            let mut b = json!({
+                "model": req.model.endpoint,
+                "prompt": req.case.prompt,
+                "size": size,
+                "n": 1,
+            });
+            if !refs.is_empty() {
+                b["input_references"] = Value::Array(refs);
+            }
+            b
+        };
+        if let Some(seed) = seed_to_send(req) {
+            body["seed"] = json!(seed);
+        }
+        if let Some(r) = &self.route {
+            body["provider"] = json!({ "order": r.order, "allow_fallbacks": r.allow_fallbacks });
+        }
+        merge_params(&mut body, &req.case.params);
+        Ok(body)
+    }
+}
+
+impl Provider for OpenRouter {
+    async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+        let start = Instant::now();
+        let body = self.body(&req)?;
+        let path = if self.chat {
+            "/api/v1/chat/completions"
+        } else {
+            "/api/v1/images"
+        };
+        let url = self.http.url(HOST, path)?;
+        let rb = self
+            .http
+            .client()
+            .post(url)
+            .bearer_auth(self.http.key().expose())
+            .header("X-Title", "driftgate")
+            .json(&body);
+        let (_, v, _) = self.http.json(rb).await?;
+        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+            let status = err
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(502);
+            let raw = v.to_string();
+            return Err(self.http.classify(
+                status,
+                &reqwest::header::HeaderMap::new(),
+                raw.as_bytes(),
+            ));
+        }
+        let src = if self.chat {
+            v.pointer("/choices/0/message/images/0/image_url/url")
+                .and_then(Value::as_str)
+        } else {
+            v.pointer("/data/0/b64_json").and_then(Value::as_str)
+        };
+        let src = src.ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Fatal,
+                "unexpected answer from OpenRouter: no image in the response",
+            )
+        })?;
+        let bytes = if self.chat {
+            self.http.image(src).await?
+        } else {
+            super::http::decode_b64(src)?
+        };
+        let mut identity = BTreeMap::new();
+        // `provider` names the upstream host that served the request: a change is a
+        // change of build even when the slug stays the same.
+        if let Some(p) = v.get("provider").and_then(Value::as_str) {
+            identity.insert("openrouter.provider".to_string(), p.to_string());
+        }
+        if let Some(fp) = v.get("system_fingerprint").and_then(Value::as_str) {
+            identity.insert("openrouter.system_fingerprint".to_string(), fp.to_string());
+        }
+        if let Some(mt) = v.pointer("/data/0/media_type").and_then(Value::as_str) {
+            identity.insert("openrouter.media_type".to_string(), mt.to_string());
+        }
+        Ok(Generation {
+            bytes,
+            metadata: Metadata {
+                request_id: v.get("id").and_then(Value::as_str).map(str::to_string),
+                model: v.get("model").and_then(Value::as_str).map(str::to_string),
+                seed: seed_to_send(&req),
+                duration_ms: elapsed_ms(start),
+                headers: identity,
+            },
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! Ark: `POST /api/v3/images/generations`, bearer auth, `watermark:false`, data URIs in
+//! `image`, per-item errors inside a 200, `*RiskDetection` codes.
+
+use driftgate::provider::ErrorKind;
+use driftgate::suite::ProviderKind;
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{self, KEY, Wire, b64, json_body, received};
+
+const EP: &str = "seedream-4-5-251128";
+
+fn ok(_: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "model": "seedream-4-5-251128", "created": 1_757_323_224,
+        "data": [{"b64_json": b64(&common::png(33)), "size": "1024x1024"}],
+        "usage": {"generated_images": 1, "output_tokens": 4096, "total_tokens": 4096}
+    }))
+}
+
+#[tokio::test]
+async fn request_and_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/images/generations"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .respond_with(ok(""))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Ark, EP, &server.uri());
+    let g = common::generate(&m, &common::case(dir.path(), 2))
+        .await
+        .expect("generated");
+    assert_eq!(g.bytes, common::png(33));
+    assert_eq!(g.metadata.model.as_deref(), Some("seedream-4-5-251128"));
+    assert_eq!(g.metadata.headers["ark.size"], "1024x1024");
+    let body = json_body(&received(&server, "POST", "/api/v3/images/generations").await[0]);
+    assert_eq!(body["model"], EP);
+    assert_eq!(body["size"], "1024x1024");
+    assert_eq!(body["watermark"], false);
+    assert_eq!(body["response_format"], "b64_json");
+    assert_eq!(body["sequential_image_generation"], "disabled");
+    assert_eq!(body["image"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn per_item_risk_error_in_a_200_is_content_filtered() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/images/generations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "model": EP, "created": 1,
+            "data": [{"error": {"code": "OutputImageSensitiveContentDetected.OutputImageRiskDetection", "message": "The output image may contain sensitive information."}}],
+            "usage": {"generated_images": 0}
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Ark, EP, &server.uri());
+    let e = common::generate(&m, &common::case(dir.path(), 0))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ContentFiltered, "{e}");
+}
+
+#[tokio::test]
+async fn faults() {
+    common::faults(&Wire {
+        kind: ProviderKind::Ark,
+        endpoint: EP,
+        method: "POST",
+        path: "/api/v3/images/generations",
+        ok,
+        invalid: (400, r#"{"error":{"code":"InvalidParameter","message":"the parameter `size` specified in the request is not valid. Request ID: 0217","type":"BadRequest"}}"#, "`size` specified in the request is not valid"),
+        filtered: (400, r#"{"error":{"code":"InputTextRiskDetection","message":"The request failed because the input text may contain sensitive information.","type":"BadRequest"}}"#),
+        tweak: |_| {},
+    })
+    .await;
+}

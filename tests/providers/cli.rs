@@ -1,0 +1,135 @@
+//! The real binary against a fal emulator on 127.0.0.1: `record` then `run` pass, and a
+//! run whose provider rejects every request exits 3 with fal's message in run.json.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{self, KEY};
+
+const EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
+
+fn suite(dir: &Path, base: &str) -> std::path::PathBuf {
+    let file = dir.join("fal.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "suite: fal-wire\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  mode: sync\ndefaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: 3\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n  - id: shoe\n    prompt: a red shoe\n"
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn driftgate(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_driftgate"))
+        .current_dir(dir)
+        .env("DRIFTGATE_WIRE_KEY", KEY)
+        .env("CI", "1")
+        .args(args)
+        .args([
+            "--baselines",
+            "baselines",
+            "--retry-base-ms",
+            "5",
+            "--timeout",
+            "5",
+        ])
+        .output()
+        .expect("binary runs")
+}
+
+async fn serve_ok(server: &MockServer) {
+    let uri = server.uri();
+    Mock::given(method("POST"))
+        .and(path(format!("/{EP}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "images": [{"url": format!("{uri}/files/out.png"), "content_type": "image/png", "width": 32, "height": 32}],
+            "seed": 7
+        })))
+        .mount(server)
+        .await;
+    common::mount_images(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_then_run_passes_and_a_rejecting_provider_exits_3() {
+    let server = MockServer::start().await;
+    serve_ok(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = suite(dir.path(), &server.uri());
+    let file = file.to_str().unwrap();
+
+    let rec = driftgate(dir.path(), &["record", file]);
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    let manifest =
+        std::fs::read_to_string(dir.path().join("baselines/fal-wire/manifest.json")).unwrap();
+    assert!(!manifest.contains(KEY));
+
+    let run = driftgate(dir.path(), &["run", file, "--out", "out-ok"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert!(!stderr.contains(KEY));
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{EP}")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"detail": [{
+            "loc": ["body", "image_size"], "msg": "Width and height must be between 1920 and 4096",
+            "type": "value_error"}]})))
+        .mount(&server)
+        .await;
+    let run = driftgate(dir.path(), &["run", file, "--out", "out-bad"]);
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = std::fs::read_to_string(dir.path().join("out-bad/run.json")).unwrap();
+    assert!(
+        report.contains("Width and height must be between 1920 and 4096"),
+        "{report}"
+    );
+    assert!(!report.contains(KEY));
+}
+
+#[test]
+fn missing_key_exits_2_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = suite(dir.path(), "http://127.0.0.1:9");
+    let out = Command::new(env!("CARGO_BIN_EXE_driftgate"))
+        .current_dir(dir.path())
+        .env_remove("DRIFTGATE_WIRE_KEY")
+        .args(["record", file.to_str().unwrap(), "--baselines", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DRIFTGATE_WIRE_KEY"));
+}
+
+#[test]
+fn providers_lists_variables_without_values() {
+    let out = Command::new(env!("CARGO_BIN_EXE_driftgate"))
+        .env("FAL_KEY", "super-secret-value")
+        .arg("providers")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAL_KEY"));
+    assert!(text.contains("yes"));
+    assert!(!text.contains("super-secret-value"));
+}

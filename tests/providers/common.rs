@@ -1,0 +1,319 @@
+//! Shared pieces: a model pin pointing at an emulator, cases with reference files, a
+//! provider with a known key and short timeouts, and the fault scenarios every platform
+//! must classify the same way.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use driftgate::provider::{
+    AnyProvider, ApiKey, BuildOptions, ErrorKind, Generation, GenerationRequest, HttpOptions,
+    Provider, ProviderError, build_with,
+};
+use driftgate::run::{ExecOptions, Job, Stats, execute};
+use driftgate::suite::{Case, ModelPin, ProviderKind, Reference, Size, Suite, Thresholds};
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const KEY: &str = "test-key-7f3a9c";
+
+/// A small PNG whose pixels depend on `tone`.
+pub fn png(tone: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(32, 32, |x, y| {
+        image::Rgb([tone, (x * 8) as u8, (y * 8) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn model(provider: ProviderKind, endpoint: &str, base_url: &str) -> ModelPin {
+    ModelPin {
+        provider,
+        endpoint: endpoint.to_string(),
+        version: None,
+        base_url: Some(base_url.to_string()),
+        api_key_env: None,
+        send_seed: provider != ProviderKind::Openai,
+        price_per_image: None,
+        path: None,
+        mode: None,
+        route: None,
+        poll_interval_ms: Some(10),
+        rpm: None,
+    }
+}
+
+/// A case with `refs` reference images written into `dir`.
+pub fn case(dir: &Path, refs: usize) -> Case {
+    let references = (0..refs)
+        .map(|i| {
+            let p: PathBuf = dir.join(format!("ref{i}.png"));
+            std::fs::write(&p, png(40 * i as u8)).unwrap();
+            Reference {
+                name: format!("refs/ref{i}.png"),
+                path: p,
+                sha256: String::new(),
+            }
+        })
+        .collect();
+    Case {
+        id: "bottle".into(),
+        prompt: "place this bottle on a wooden table".into(),
+        references,
+        tags: vec![],
+        size: Size {
+            width: 1024,
+            height: 1024,
+        },
+        seed: Some(42),
+        samples: 1,
+        params: Default::default(),
+        thresholds: Thresholds::default(),
+        line: 1,
+    }
+}
+
+pub fn provider(model: &ModelPin) -> AnyProvider {
+    build_with(
+        model,
+        &BuildOptions {
+            http: HttpOptions {
+                connect_timeout: Duration::from_secs(2),
+                timeout: Duration::from_millis(700),
+            },
+            deadline: None,
+            api_key: Some(ApiKey::new(KEY)),
+        },
+    )
+    .expect("provider builds")
+}
+
+pub async fn generate(model: &ModelPin, case: &Case) -> Result<Generation, ProviderError> {
+    let p = provider(model);
+    p.generate(GenerationRequest {
+        model,
+        case,
+        sample: 0,
+    })
+    .await
+}
+
+/// Runs one job through the executor (retries with a tiny backoff), returning the
+/// result and the number of retries.
+pub async fn execute_one(
+    model: &ModelPin,
+    case: &Case,
+) -> (Result<Generation, ProviderError>, u64) {
+    let p = provider(model);
+    let suite = Suite {
+        id: "wire".into(),
+        file: PathBuf::from("wire.yaml"),
+        model: model.clone(),
+        cases: vec![case.clone()],
+    };
+    let stats = Stats::default();
+    let options = ExecOptions {
+        concurrency: 1,
+        backoff_base: Duration::from_millis(5),
+        ..ExecOptions::default()
+    };
+    let jobs = [Job { case: 0, sample: 0 }];
+    let mut out = execute(&p, &suite, &jobs, options, &stats, |f| f.result).await;
+    let retries = stats.retries.load(std::sync::atomic::Ordering::SeqCst);
+    (out.pop().expect("one result"), retries)
+}
+
+/// The body of a received request as JSON.
+pub fn json_body(req: &Request) -> Value {
+    serde_json::from_slice(&req.body).expect("request body is JSON")
+}
+
+/// Answers `first` once, then `then` for every later request.
+pub struct Sequence {
+    pub first: ResponseTemplate,
+    pub then: ResponseTemplate,
+    pub n: std::sync::atomic::AtomicUsize,
+}
+
+impl Sequence {
+    pub fn new(first: ResponseTemplate, then: ResponseTemplate) -> Self {
+        Self {
+            first,
+            then,
+            n: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Respond for Sequence {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if self.n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            self.first.clone()
+        } else {
+            self.then.clone()
+        }
+    }
+}
+
+/// How a platform's sync call looks, for the shared fault scenarios.
+pub struct Wire {
+    pub kind: ProviderKind,
+    pub endpoint: &'static str,
+    /// Method and path of the generating call.
+    pub method: &'static str,
+    pub path: &'static str,
+    /// A success answer.
+    pub ok: fn(&str) -> ResponseTemplate,
+    /// The platform's validation error (status, body) and a phrase of its message.
+    pub invalid: (u16, &'static str, &'static str),
+    /// The platform's content-filter refusal.
+    pub filtered: (u16, &'static str),
+    /// Adjusts the model (mode, version).
+    pub tweak: fn(&mut ModelPin),
+}
+
+async fn setup(
+    w: &Wire,
+    responder: impl Respond + 'static,
+) -> (MockServer, ModelPin, Case, tempfile::TempDir) {
+    let server = MockServer::start().await;
+    Mock::given(method(w.method))
+        .and(path(w.path))
+        .respond_with(responder)
+        .mount(&server)
+        .await;
+    let mut m = model(w.kind, w.endpoint, &server.uri());
+    (w.tweak)(&mut m);
+    let dir = tempfile::tempdir().unwrap();
+    let c = case(dir.path(), 0);
+    (server, m, c, dir)
+}
+
+/// 429 with Retry-After, 5xx then success, a hang past the timeout, malformed JSON,
+/// the platform's validation error and its content filter.
+pub async fn faults(w: &Wire) {
+    // 429 with Retry-After: 0 then success: retried once, honouring the header.
+    let server = MockServer::start().await;
+    let ok = (w.ok)(&server.uri());
+    Mock::given(method(w.method))
+        .and(path(w.path))
+        .respond_with(Sequence::new(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_string(r#"{"error":{"message":"slow down","code":429}}"#),
+            ok,
+        ))
+        .mount(&server)
+        .await;
+    mount_images(&server).await;
+    let mut m = model(w.kind, w.endpoint, &server.uri());
+    (w.tweak)(&mut m);
+    let dir = tempfile::tempdir().unwrap();
+    let c = case(dir.path(), 0);
+    let (r, retries) = execute_one(&m, &c).await;
+    assert!(r.is_ok(), "{:?}: 429 then ok: {r:?}", w.kind);
+    assert_eq!(retries, 1);
+
+    // 503 then success.
+    let server = MockServer::start().await;
+    let ok = (w.ok)(&server.uri());
+    Mock::given(method(w.method))
+        .and(path(w.path))
+        .respond_with(Sequence::new(
+            ResponseTemplate::new(503).set_body_string("upstream unavailable"),
+            ok,
+        ))
+        .mount(&server)
+        .await;
+    mount_images(&server).await;
+    let mut m = model(w.kind, w.endpoint, &server.uri());
+    (w.tweak)(&mut m);
+    let (r, retries) = execute_one(&m, &c).await;
+    assert!(r.is_ok(), "{:?}: 503 then ok: {r:?}", w.kind);
+    assert_eq!(retries, 1);
+
+    // A server that never answers in time: transient, after the client timeout.
+    let (_s, m, c, _d) = setup(
+        w,
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(10)),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let e = generate(&m, &c).await.expect_err("times out");
+    assert_eq!(e.kind, ErrorKind::Transient, "{:?}: {e}", w.kind);
+    assert!(e.message.contains("timed out"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Malformed JSON in a 200.
+    let (_s, m, c, _d) = setup(
+        w,
+        ResponseTemplate::new(200).set_body_string("{\"data\": ["),
+    )
+    .await;
+    let e = generate(&m, &c).await.expect_err("malformed");
+    assert_eq!(e.kind, ErrorKind::Transient, "{:?}: {e}", w.kind);
+    assert!(e.message.contains("not JSON"), "{e}");
+
+    // Validation error: rejected, not retried, the platform's message surfaced.
+    let (status, body, phrase) = w.invalid;
+    let (_s, m, c, _d) = setup(w, ResponseTemplate::new(status).set_body_string(body)).await;
+    let (r, retries) = execute_one(&m, &c).await;
+    let e = r.expect_err("invalid");
+    assert_eq!(e.kind, ErrorKind::Rejected, "{:?}: {e}", w.kind);
+    assert!(e.message.contains(phrase), "{:?}: {e}", w.kind);
+    assert_eq!(retries, 0);
+    assert!(!e.to_string().contains(KEY));
+
+    // Content filter.
+    let (status, body) = w.filtered;
+    let (_s, m, c, _d) = setup(w, ResponseTemplate::new(status).set_body_string(body)).await;
+    let e = generate(&m, &c).await.expect_err("filtered");
+    assert_eq!(e.kind, ErrorKind::ContentFiltered, "{:?}: {e}", w.kind);
+
+    // Bad key: fatal, naming the variable, never the key.
+    let (_s, m, c, _d) = setup(
+        w,
+        ResponseTemplate::new(401).set_body_string(format!(r#"{{"error":"invalid key {KEY}"}}"#)),
+    )
+    .await;
+    let e = generate(&m, &c).await.expect_err("unauthorised");
+    assert_eq!(e.kind, ErrorKind::Fatal);
+    assert!(!e.to_string().contains(KEY), "{e}");
+}
+
+/// Serves `/files/out.png` for providers that answer with URLs.
+pub async fn mount_images(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/files/out.png"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/png")
+                .set_body_bytes(png(200)),
+        )
+        .mount(server)
+        .await;
+}
+
+/// The single request the emulator received on `p`.
+pub async fn received(server: &MockServer, m: &str, p: &str) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.method.as_str() == m && r.url.path() == p)
+        .collect()
+}
+
+pub fn header<'a>(r: &'a Request, name: &str) -> &'a str {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}

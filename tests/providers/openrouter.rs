@@ -1,0 +1,135 @@
+//! OpenRouter: `POST /api/v1/images` with bearer auth, `input_references` as data URLs,
+//! base64 answers, errors inside a 200, the chat-completions mode and routing.
+
+use driftgate::provider::ErrorKind;
+use driftgate::suite::{ProviderKind, Route};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{self, KEY, Wire, b64, json_body, received};
+
+const EP: &str = "bytedance-seed/seedream-4.5";
+
+fn ok(_: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "created": 1_748_372_400,
+        "data": [{"b64_json": b64(&common::png(90)), "media_type": "image/png"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 4175, "total_tokens": 4175, "cost": 0.04}
+    }))
+}
+
+#[tokio::test]
+async fn images_api_request_and_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/images"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .respond_with(ok(""))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = common::model(ProviderKind::Openrouter, EP, &server.uri());
+    m.route = Some(Route {
+        order: vec!["bytedance".into()],
+        allow_fallbacks: false,
+    });
+    let g = common::generate(&m, &common::case(dir.path(), 1))
+        .await
+        .expect("generated");
+    assert_eq!(g.bytes, common::png(90));
+    assert_eq!(
+        g.metadata
+            .headers
+            .get("openrouter.media_type")
+            .map(String::as_str),
+        Some("image/png")
+    );
+    let reqs = received(&server, "POST", "/api/v1/images").await;
+    let body = json_body(&reqs[0]);
+    assert_eq!(body["model"], EP);
+    assert_eq!(body["size"], "1024x1024");
+    assert_eq!(body["n"], 1);
+    assert_eq!(body["seed"], 42);
+    assert_eq!(
+        body["provider"],
+        json!({"order": ["bytedance"], "allow_fallbacks": false})
+    );
+    let r = &body["input_references"][0];
+    assert_eq!(r["type"], "image_url");
+    assert!(
+        r["image_url"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+}
+
+#[tokio::test]
+async fn chat_mode_reads_the_message_images_and_fingerprint() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "gen-abc", "provider": "Google AI Studio",
+            "model": "google/gemini-3-pro-image-preview-20260402",
+            "choices": [{"message": {"role": "assistant", "content": "",
+                "images": [{"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", b64(&common::png(7)))}}]}}]
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = common::model(
+        ProviderKind::Openrouter,
+        "google/gemini-3-pro-image-preview",
+        &server.uri(),
+    );
+    m.mode = Some("chat".into());
+    let g = common::generate(&m, &common::case(dir.path(), 1))
+        .await
+        .expect("generated");
+    assert_eq!(g.bytes, common::png(7));
+    assert_eq!(g.metadata.request_id.as_deref(), Some("gen-abc"));
+    let id = g.metadata.build_identity();
+    assert_eq!(id["model"], "google/gemini-3-pro-image-preview-20260402");
+    assert_eq!(id["openrouter.provider"], "Google AI Studio");
+    let body = json_body(&received(&server, "POST", "/api/v1/chat/completions").await[0]);
+    assert_eq!(body["modalities"], json!(["image", "text"]));
+    let content = body["messages"][0]["content"].as_array().unwrap();
+    assert_eq!(content[0]["type"], "text");
+    assert_eq!(content[1]["type"], "image_url");
+}
+
+#[tokio::test]
+async fn error_inside_a_200_is_classified() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/images"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": "Bytedance"}}
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Openrouter, EP, &server.uri());
+    let e = common::generate(&m, &common::case(dir.path(), 0))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert!(e.message.contains("Provider returned error"), "{e}");
+}
+
+#[tokio::test]
+async fn faults() {
+    common::faults(&Wire {
+        kind: ProviderKind::Openrouter,
+        endpoint: EP,
+        method: "POST",
+        path: "/api/v1/images",
+        ok,
+        invalid: (400, r#"{"error":{"code":400,"message":"size conflicts with aspect_ratio"}}"#, "size conflicts with aspect_ratio"),
+        filtered: (403, r#"{"error":{"code":403,"message":"Input was flagged by moderation","metadata":{"reasons":["sexual"],"flagged_input":"..."}}}"#),
+        tweak: |_| {},
+    })
+    .await;
+}
