@@ -71,7 +71,7 @@ impl Progress {
                     "{}: {}/{} done, {} failed",
                     self.label, self.done, self.total, self.failed
                 );
-                self.next_line = self.done + (self.total / 10).max(1);
+                self.next_line = self.done + (self.total / 10).max(5);
             }
         }
     }
