@@ -313,9 +313,9 @@ fn describe(f: &MetricFloor) -> String {
     }
 }
 
-/// Absolute limits on the median sample. A limit flags drift only when the median also
-/// lies outside the distances among the baselines themselves, so a stochastic case
-/// whose own samples differ by more than the limit is not failed for being stochastic.
+/// Absolute limits on the median sample. A limit applies only where every pair of
+/// baseline samples meets it: a stochastic case whose own samples differ by more than
+/// the limit is not failed for being stochastic (its noise-floor channels still judge it).
 #[must_use]
 pub fn threshold_reasons(
     thresholds: &Thresholds,
@@ -347,8 +347,8 @@ pub fn threshold_reasons(
     if let Some(t) = thresholds.ssim {
         let v = median(metrics.iter().map(|m| m.ssim).collect());
         let floor = within.iter().map(|m| m.ssim).fold(f64::INFINITY, f64::min);
-        if v < t.min && v < floor {
-            reasons.push(format!("SSIM {v:.3} below the limit {}", t.min));
+        if v < t.min && floor >= t.min {
+            reasons.push(format!("SSIM {v:.3} < {}", t.min));
         }
     }
     let limits: [(&str, Option<f64>, Get); 4] = [
@@ -376,12 +376,16 @@ pub fn threshold_reasons(
     for (name, limit, f) in limits {
         if let Some(limit) = limit {
             let v = median(metrics.iter().map(|m| f(m)).collect());
-            if v > limit && v > within_max(f) {
-                reasons.push(format!("{name} {v:.1} above the limit {limit}"));
+            if v > limit && within_max(f) <= limit {
+                reasons.push(format!("{name} {v:.1} > {limit}"));
             }
         }
     }
-    reasons
+    if reasons.is_empty() {
+        reasons
+    } else {
+        vec![format!("beyond the suite's limits: {}", reasons.join(", "))]
+    }
 }
 
 /// Decides every case of a run at once: Benjamini–Hochberg over all channels' p-values,

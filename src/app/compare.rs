@@ -61,7 +61,7 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
     let run_id = new_run_id();
     let dir = out_dir(args.out.as_deref(), &run_id)?;
     let suite = "compare";
-    let thresholds = Thresholds::builtin();
+    let thresholds = Thresholds::default();
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
         run_id,

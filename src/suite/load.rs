@@ -355,7 +355,7 @@ fn validate(file: &Path, raw: RawSuite, diags: &mut Vec<Diagnostic>) -> Option<S
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let model = validate_model(file, &dir, raw.model, diags);
     let defaults = raw.defaults;
-    let thresholds = Thresholds::builtin().overridden_by(raw.thresholds);
+    let thresholds = raw.thresholds;
     let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
     let mut cases = Vec::with_capacity(raw.cases.len());
     if raw.cases.is_empty() {
@@ -660,7 +660,7 @@ mod tests {
         let b = &suites[0].cases[1];
         assert_eq!(b.samples, 4);
         assert_eq!(b.thresholds.ssim.map(|s| s.min), Some(0.5));
-        assert_eq!(b.thresholds.phash, Thresholds::builtin().phash);
+        assert_eq!(b.thresholds.phash, None);
         assert_eq!(b.line, 8);
     }
 

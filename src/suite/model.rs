@@ -112,18 +112,6 @@ impl Thresholds {
             palette: over.palette.or(self.palette),
         }
     }
-
-    /// The limits used when a suite sets none.
-    #[must_use]
-    pub fn builtin() -> Self {
-        Self {
-            ssim: Some(MinScore { min: 0.90 }),
-            phash: Some(MaxDistance { max_distance: 10 }),
-            dhash: Some(MaxDistance { max_distance: 12 }),
-            delta_e: Some(MaxDeltaE { max_delta_e: 5.0 }),
-            palette: Some(MaxDeltaE { max_delta_e: 6.0 }),
-        }
-    }
 }
 
 /// Provider parameters passed through untouched.

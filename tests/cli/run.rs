@@ -124,3 +124,87 @@ fn case_filter_and_dry_run_send_nothing() {
     );
     assert!(!env.path().join("reports").exists());
 }
+
+#[test]
+fn one_sample_is_inconclusive_and_says_how_many_more() {
+    let env = Env::new();
+    env.write(
+        "suites/small.yaml",
+        &SMALL.replace("samples: 2", "samples: 1"),
+    );
+    assert_eq!(code(&env.run("1", &["record", "suites/small.yaml"])), 0);
+    let out = env.run(
+        "1",
+        &["run", "suites/small.yaml", "--out", "r", "--format", "json"],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let run: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(run["verdict"], "incomplete");
+    let case = &run["cases"][0];
+    assert_eq!(case["verdict"], "inconclusive");
+    assert!(
+        case["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("need at least 2 of each"),
+        "{case}"
+    );
+}
+
+#[test]
+fn a_brand_limit_still_fails_a_single_sample() {
+    let env = Env::new();
+    env.write(
+        "suites/small.yaml",
+        &SMALL.replace("samples: 2", "samples: 1"),
+    );
+    assert_eq!(code(&env.run("1", &["record", "suites/small.yaml"])), 0);
+    let out = env.run(
+        "2",
+        &["run", "suites/small.yaml", "--out", "r", "--format", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let run: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let watch = run["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "watch")
+        .unwrap();
+    assert_eq!(watch["verdict"], "drift");
+    assert!(
+        watch["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("beyond the suite's limits: colour ΔE"),
+        "{watch}"
+    );
+}
+
+#[test]
+fn noise_floor_channels_are_in_run_json() {
+    let env = Env::new();
+    env.write(
+        "suites/small.yaml",
+        &SMALL.replace("samples: 2", "samples: 3"),
+    );
+    assert_eq!(code(&env.run("1", &["record", "suites/small.yaml"])), 0);
+    let out = env.run(
+        "2",
+        &["run", "suites/small.yaml", "--out", "r", "--format", "json"],
+    );
+    let run: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let watch = run["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "watch")
+        .unwrap();
+    let floors = watch["floors"].as_array().unwrap();
+    let ssim = floors.iter().find(|f| f["metric"] == "ssim").unwrap();
+    assert!(
+        ssim["significant"].as_bool().unwrap() && ssim["outside_floor"].as_bool().unwrap(),
+        "{ssim}"
+    );
+    assert!(ssim["value"].as_f64().unwrap() < ssim["low"].as_f64().unwrap());
+}
