@@ -126,6 +126,9 @@ pub(crate) fn judge_case(
         thresholds: info.thresholds,
         fingerprint_changes: changes,
         samples,
+        fingerprint: String::new(),
+        references: Vec::new(),
+        floors: Vec::new(),
     }
 }
 

@@ -187,8 +187,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             ));
             (f.job, outcome)
         }));
-        let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> =
-            HashMap::new();
+        let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
         for (job, outcome) in results {
             by_case
                 .entry(job.case)
@@ -222,7 +221,11 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                 params: serde_json::to_value(&case.params).unwrap_or_default(),
                 thresholds: case.thresholds,
             };
-            report.cases.push(judge_case(&dir, &info, pairs, changes));
+            let mut judged = judge_case(&dir, &info, pairs, changes);
+            // What `accept` checks the baseline against, and what the report shows.
+            judged.fingerprint = case.fingerprint(&suite.model);
+            judged.references = case.references.iter().map(|r| r.name.clone()).collect();
+            report.cases.push(judged);
         }
         report.suites.push(SuiteReport {
             suite: suite.id.clone(),
@@ -236,7 +239,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         duration_s: started.elapsed().as_secs_f64(),
     };
     report.finish();
-    crate::report::write_all(&report, &dir)?;
+    super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?;
     Ok(finish(&report, &dir, args.format, out))
 }
 

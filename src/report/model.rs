@@ -7,7 +7,9 @@
 //! - `cases[]`: `suite`, `id`, `verdict` (`pass` | `drift` | `inconclusive` | `error`),
 //!   `reasons[]`, `prompt`, `tags`, `params`, `thresholds`, `fingerprint_changes[]`,
 //!   `samples[]` with `index`, `baseline`, `candidate`, `heatmap` (paths relative to the
-//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`.
+//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`;
+//!   `fingerprint` (the request fingerprint the run was made for, compared by `accept`),
+//!   `references` (as written in the suite), `floors[]` (the noise floor per metric).
 //! - `stats`: `requests`, `retries`, `duration_s`.
 
 use serde::{Deserialize, Serialize};
@@ -67,6 +69,22 @@ pub struct FingerprintChange {
     pub baseline: Option<String>,
     /// Now.
     pub candidate: Option<String>,
+}
+
+/// The noise floor of one metric: the spread among a case's baseline samples.
+///
+/// A candidate is judged against this band as well as the absolute threshold, so the
+/// report shows it next to the limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricFloor {
+    /// Metric name as in `metrics` (`ssim`, `delta_e`, ...).
+    pub metric: String,
+    /// The floor itself: the value a candidate is compared with.
+    pub value: f64,
+    /// Lowest value seen among the baseline samples.
+    pub low: f64,
+    /// Highest value seen among the baseline samples.
+    pub high: f64,
 }
 
 /// One sample pair.
@@ -131,6 +149,17 @@ pub struct CaseReport {
     pub fingerprint_changes: Vec<FingerprintChange>,
     /// The sample pairs.
     pub samples: Vec<SampleReport>,
+    /// Request fingerprint the run was made for (sha256 of the canonical request).
+    /// `accept` refuses a case whose baseline was recorded for another one.
+    /// Default: empty (runs of older driftgates, and `compare`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// Reference images, as written in the suite. Default: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// Noise floor per metric, when the baseline has several samples. Default: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floors: Vec<MetricFloor>,
 }
 
 /// One suite.
