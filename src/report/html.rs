@@ -120,13 +120,13 @@ main{padding:4px 24px 48px}.empty{color:var(--muted);padding:24px}
 .case:focus{outline:3px solid #0969da;outline-offset:2px}.case.hidden{display:none}
 .case h2{font-size:17px;margin:0;display:inline}.case .suite{color:var(--muted);margin-left:6px}
 .tag{display:inline-block;background:#ddf4ff;color:#0a3069;border-radius:10px;padding:0 8px;font-size:12px;margin-left:4px}
-.why{margin:6px 0 0;padding-left:20px;font-size:14px}.why li{margin:1px 0}.fine{color:var(--pass);margin:6px 0 0}
+.headline{margin:6px 0 0;font-size:15px;font-weight:600}.v-drift .headline{color:var(--drift)}.why{margin:2px 0 0;color:var(--muted);padding-left:20px;font-size:14px}.why li{margin:1px 0}.fine{color:var(--pass);margin:6px 0 0}
 .colour{margin:4px 0 0;color:var(--fg)}.colour b{font-weight:600}
 .fpcase{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:4px 10px;margin-top:6px;font-size:13px}
 details.body>summary{cursor:pointer;color:#0969da;margin-top:8px}
 .grid{display:grid;grid-template-columns:minmax(0,1fr) minmax(300px,420px);gap:18px;margin-top:10px}
 @media (max-width:1000px){.grid{grid-template-columns:1fr}}
-.sample{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:8px;margin-bottom:8px}
+.sample{display:grid;grid-template-columns:18px repeat(3,minmax(0,170px));gap:6px;margin-bottom:6px;align-items:start}.sample .n{color:var(--muted);font-weight:700;padding-top:4px}
 figure{margin:0}figure img{width:100%;border:1px solid var(--line);border-radius:4px;display:block;background:#eee;aspect-ratio:auto}
 figcaption{font-size:12px;color:var(--muted)}figure.missing img{display:none}figure.missing figcaption:before{content:"image missing \2014 "}
 .cmp{margin-top:6px}.cmp-bar{display:flex;gap:6px;align-items:center;flex-wrap:wrap;margin-bottom:6px;font-size:13px}
@@ -442,17 +442,23 @@ fn figure(out: &mut String, label: &str, path: Option<&String>, n: u32) {
 }
 
 fn samples_html(out: &mut String, c: &CaseReport) {
+    compare_html(out, c);
+    out.push_str(r#"<h4>Every sample: baseline · now · difference</h4>"#);
     for s in &c.samples {
         let n = s.index + 1;
-        let _ = write!(out, r#"<h4>Sample {n}</h4><div class="sample">"#);
+        let _ = write!(out, r#"<div class="sample"><span class="n">{n}</span>"#);
         figure(out, "baseline (approved)", s.baseline.as_ref(), n);
         figure(out, "candidate (now)", s.candidate.as_ref(), n);
-        figure(out, "difference map (red = changed)", s.heatmap.as_ref(), n);
+        figure(out, "difference (red = changed)", s.heatmap.as_ref(), n);
         out.push_str("</div>");
         if let Some(e) = &s.error {
             let _ = write!(out, r#"<div class="fpcase">sample {n}: {}</div>"#, esc(e));
         }
     }
+}
+
+/// The swipe and blink view of one sample pair at a time.
+fn compare_html(out: &mut String, c: &CaseReport) {
     let pairs: Vec<&SampleReport> = c
         .samples
         .iter()
@@ -465,7 +471,7 @@ fn samples_html(out: &mut String, c: &CaseReport) {
         first.baseline.as_deref().unwrap_or_default(),
         first.candidate.as_deref().unwrap_or_default(),
     );
-    out.push_str(r#"<h4>Compare</h4><div class="cmp" data-mode="swipe"><div class="cmp-bar"><button data-mode="swipe" aria-pressed="true">Swipe</button><button data-mode="blink" aria-pressed="false">Blink</button>"#);
+    out.push_str(r#"<div class="cmp" data-mode="swipe"><div class="cmp-bar"><b>Compare</b><button data-mode="swipe" aria-pressed="true">Swipe</button><button data-mode="blink" aria-pressed="false">Blink</button>"#);
     if pairs.len() > 1 {
         out.push_str("<span>sample</span>");
         for (i, p) in pairs.iter().enumerate() {
@@ -481,7 +487,7 @@ fn samples_html(out: &mut String, c: &CaseReport) {
     }
     let _ = write!(
         out,
-        r#"</div><div class="stage"><img class="c" loading="lazy" src="{}" alt="candidate"><img class="b" loading="lazy" src="{}" alt="baseline"><span class="line"></span><span class="lbl l">◀ baseline</span><span class="lbl r">candidate ▶</span><span class="lbl now">baseline (approved)</span></div><input class="slider" type="range" min="0" max="100" value="50" aria-label="swipe between baseline and candidate"></div>"#,
+        r#"</div><div class="stage"><img class="c" loading="lazy" src="{}" alt="candidate"><img class="b" loading="lazy" src="{}" alt="baseline"><span class="line"></span><span class="lbl l">◀ baseline</span><span class="lbl r">now ▶</span><span class="lbl now">baseline (approved)</span></div><input class="slider" type="range" min="0" max="100" value="50" aria-label="swipe between baseline and candidate"></div>"#,
         src(&thumb_path(cand)),
         src(&thumb_path(b))
     );
@@ -666,7 +672,9 @@ fn palette_html(out: &mut String, c: &CaseReport) {
 }
 
 /// A small SVG line of `values` (oldest first), with an optional limit drawn dashed.
-fn sparkline(values: &[f64], limit: Option<f64>, bad_last: bool) -> String {
+/// The vertical range is at least `min_span`, so run-to-run noise far below any
+/// threshold is drawn as the flat line it is rather than stretched to full height.
+fn sparkline(values: &[f64], limit: Option<f64>, min_span: f64, bad_last: bool) -> String {
     const W: f64 = 150.0;
     const H: f64 = 34.0;
     let mut lo = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -675,9 +683,11 @@ fn sparkline(values: &[f64], limit: Option<f64>, bad_last: bool) -> String {
         lo = lo.min(l);
         hi = hi.max(l);
     }
-    if (hi - lo).abs() < 1e-9 {
-        lo -= 1.0;
-        hi += 1.0;
+    let span = hi - lo;
+    if span < min_span {
+        let pad = (min_span - span) / 2.0;
+        lo -= pad;
+        hi += pad;
     }
     let n = values.len().max(2) - 1;
     #[expect(clippy::cast_precision_loss, reason = "at most TREND_RUNS points")]
@@ -732,27 +742,31 @@ fn trend_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
         r#"<h4>Trend over the last {} runs</h4><div class="trend">"#,
         points.len()
     );
-    let series: [(&str, Vec<f64>, Option<f64>, u8); 3] = [
+    // (label, values, limit, digits shown, smallest vertical range drawn)
+    let series: [(&str, Vec<f64>, Option<f64>, u8, f64); 3] = [
         (
             "structure (SSIM)",
             points.iter().filter_map(|p| p.ssim).collect(),
             c.thresholds.ssim.map(|t| t.min),
             3,
+            0.1,
         ),
         (
             "colour (ΔE)",
             points.iter().filter_map(|p| p.delta_e).collect(),
             c.thresholds.delta_e.map(|t| t.max_delta_e),
             2,
+            3.0,
         ),
         (
             "warmth (Δb, + = warmer)",
             points.iter().filter_map(|p| p.db).collect(),
             None,
             1,
+            4.0,
         ),
     ];
-    for (label, values, limit, digits) in series {
+    for (label, values, limit, digits, min_span) in series {
         if values.len() < 2 {
             continue;
         }
@@ -762,7 +776,7 @@ fn trend_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
         let _ = write!(
             out,
             "<div>{label}: {first:.d$} → <b>{last:.d$}</b>{}</div>",
-            sparkline(&values, limit, last_bad)
+            sparkline(&values, limit, min_span, last_bad)
         );
     }
     out.push_str("</div>");
@@ -816,6 +830,47 @@ fn details_html(out: &mut String, c: &CaseReport) {
     out.push_str("</dl>");
 }
 
+/// One sentence on what happened to a case, in words rather than metric names.
+fn headline(c: &CaseReport) -> String {
+    match c.verdict {
+        CaseVerdict::Pass => "Still looks like the approved baseline.".into(),
+        CaseVerdict::Inconclusive => "Not enough samples to tell whether it changed.".into(),
+        CaseVerdict::Error => "Could not be judged: the provider or a file failed.".into(),
+        CaseVerdict::Drift => {
+            let bad: Vec<&str> = metric_table(c)
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| r.key)
+                .collect();
+            let mut what = Vec::new();
+            if bad.iter().any(|k| matches!(*k, "ssim" | "phash" | "dhash")) {
+                what.push("shapes and composition".to_string());
+            }
+            if bad
+                .iter()
+                .any(|k| matches!(*k, "delta_e" | "palette_delta_e"))
+            {
+                let words = median_shift(c)
+                    .map(|s| crate::score::lab_shift_words(&s, 0.0))
+                    .unwrap_or_default();
+                if words.is_empty() {
+                    what.push("colours".to_string());
+                } else {
+                    what.push(format!("colours ({})", words.join(", ")));
+                }
+            }
+            if c.samples.iter().any(|s| s.size_change.is_some()) {
+                what.push("image size".to_string());
+            }
+            if what.is_empty() {
+                "Changed beyond the model's usual variation.".into()
+            } else {
+                format!("Changed: {}.", what.join(" and "))
+            }
+        }
+    }
+}
+
 fn case_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
     let v = c.verdict.name();
     let search =
@@ -834,9 +889,10 @@ fn case_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
         let _ = write!(out, r#"<span class="tag">{}</span>"#, esc(t));
     }
     out.push_str("</div>");
+    let _ = write!(out, r#"<p class="headline">{}</p>"#, esc(&headline(c)));
     if c.reasons.is_empty() {
         let line = match c.verdict {
-            CaseVerdict::Pass => "Looks like the baseline: every measure is within its limit.",
+            CaseVerdict::Pass => "Every measure is within its limit.",
             _ => "No reason was recorded.",
         };
         let _ = write!(out, r#"<p class="fine">{line}</p>"#);
@@ -956,7 +1012,7 @@ mod tests {
 
     #[test]
     fn sparkline_draws_one_point_per_value() {
-        let svg = sparkline(&[0.9, 0.95, 0.8], Some(0.85), true);
+        let svg = sparkline(&[0.9, 0.95, 0.8], Some(0.85), 0.1, true);
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches(',').count(), 3);
         assert!(svg.contains("stroke-dasharray"));
