@@ -726,6 +726,17 @@ fn sparkline(values: &[f64], limit: Option<f64>, min_span: f64, bad_last: bool) 
     svg
 }
 
+/// One trend line of a case.
+struct Series {
+    label: &'static str,
+    values: Vec<f64>,
+    limit: Option<f64>,
+    /// Decimals shown for the first and last value.
+    digits: usize,
+    /// Smallest vertical range drawn.
+    min_span: f64,
+}
+
 fn trend_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
     let points: Vec<_> = history
         .iter()
@@ -742,41 +753,43 @@ fn trend_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
         r#"<h4>Trend over the last {} runs</h4><div class="trend">"#,
         points.len()
     );
-    // (label, values, limit, digits shown, smallest vertical range drawn)
-    let series: [(&str, Vec<f64>, Option<f64>, u8, f64); 3] = [
-        (
-            "structure (SSIM)",
-            points.iter().filter_map(|p| p.ssim).collect(),
-            c.thresholds.ssim.map(|t| t.min),
-            3,
-            0.1,
-        ),
-        (
-            "colour (ΔE)",
-            points.iter().filter_map(|p| p.delta_e).collect(),
-            c.thresholds.delta_e.map(|t| t.max_delta_e),
-            2,
-            3.0,
-        ),
-        (
-            "warmth (Δb, + = warmer)",
-            points.iter().filter_map(|p| p.db).collect(),
-            None,
-            1,
-            4.0,
-        ),
+    let ssim_limit = c.thresholds.ssim.map(|t| t.min);
+    let de_limit = c.thresholds.delta_e.map(|t| t.max_delta_e);
+    let series = [
+        Series {
+            label: "structure (SSIM)",
+            values: points.iter().filter_map(|p| p.ssim).collect(),
+            limit: ssim_limit,
+            digits: 3,
+            min_span: 0.1,
+        },
+        Series {
+            label: "colour (ΔE)",
+            values: points.iter().filter_map(|p| p.delta_e).collect(),
+            limit: de_limit,
+            digits: 2,
+            min_span: 3.0,
+        },
+        Series {
+            label: "warmth (Δb, + = warmer)",
+            values: points.iter().filter_map(|p| p.db).collect(),
+            limit: None,
+            digits: 1,
+            min_span: 4.0,
+        },
     ];
-    for (label, values, limit, digits, min_span) in series {
-        if values.len() < 2 {
+    for s in series {
+        if s.values.len() < 2 {
             continue;
         }
-        let first = values.first().copied().unwrap_or_default();
-        let last = values.last().copied().unwrap_or_default();
-        let d = usize::from(digits);
+        let first = s.values.first().copied().unwrap_or_default();
+        let last = s.values.last().copied().unwrap_or_default();
+        let d = s.digits;
         let _ = write!(
             out,
-            "<div>{label}: {first:.d$} → <b>{last:.d$}</b>{}</div>",
-            sparkline(&values, limit, min_span, last_bad)
+            "<div>{}: {first:.d$} → <b>{last:.d$}</b>{}</div>",
+            s.label,
+            sparkline(&s.values, s.limit, s.min_span, last_bad)
         );
     }
     out.push_str("</div>");
