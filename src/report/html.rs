@@ -220,9 +220,10 @@ fn banner(out: &mut String, r: &RunReport) {
         RunVerdict::Drift => (
             "✖ Drift found",
             format!(
-                "{} of {total} no longer look like the approved baseline. Review them below; \
-                 if the new look is wanted, approve it with <code>driftgate accept</code>.",
-                plural(drift, "case", "cases")
+                "{drift} of {total} {} no longer {} like the approved baseline. Review them \
+                 below; if the new look is wanted, approve it with <code>driftgate accept</code>.",
+                if total == 1 { "case" } else { "cases" },
+                if drift == 1 { "looks" } else { "look" }
             ),
         ),
         RunVerdict::Incomplete => (
