@@ -82,7 +82,8 @@ fn case_record(c: &CaseReport) -> HistoryCase {
         .filter_map(|s| s.metrics.as_ref())
         .collect();
     // Rounded so a line stays short; four digits are far below any threshold's precision.
-    let round = |v: Option<f64>| v.map(|x| (x * 10_000.0).round() / 10_000.0);
+    // Adding 0.0 turns a rounded -0.0 into 0.0.
+    let round = |v: Option<f64>| v.map(|x| (x * 10_000.0).round() / 10_000.0 + 0.0);
     HistoryCase {
         suite: c.suite.clone(),
         id: c.id.clone(),

@@ -81,10 +81,12 @@ fn base64(bytes: &[u8]) -> String {
 
 /// The Content Security Policy of the page.
 ///
-/// `img-src 'self' file:`: Chromium does not count `file:` URLs as `'self'` for a page
-/// opened from disk, so `file:` is named; a page served over HTTP(S) (a CI artifact
-/// viewer) is covered by `'self'`. Nothing else may be fetched, framed, posted or
-/// connected to, and only the page's own script (by hash) runs.
+/// `img-src 'self' file:`: whether `'self'` matches `file:` URLs for a page opened from
+/// disk differs between browsers and versions (Chromium 156 allows it; browsers that
+/// give each file its own opaque origin do not), so `file:` is named too; a page served
+/// over HTTP(S), such as a CI artifact viewer, is covered by `'self'`. `file:` only
+/// reaches the local disk, never the network. Nothing else may be fetched, framed,
+/// posted or connected to, and only the page's own script (by hash) runs.
 fn csp() -> String {
     let hash = base64(&Sha256::digest(SCRIPT.as_bytes()));
     format!(
