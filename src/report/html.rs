@@ -114,7 +114,7 @@ code{background:#eff2f5;padding:1px 4px;border-radius:4px;font-size:12px;word-br
 .toolbar{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid var(--line);padding:8px 24px;display:flex;gap:8px;flex-wrap:wrap;align-items:center}
 .toolbar button,.cmp button{border:1px solid var(--line);background:#fff;border-radius:6px;padding:4px 10px;cursor:pointer;font:inherit}
 .toolbar button[aria-pressed=true],.cmp button[aria-pressed=true]{background:#0969da;color:#fff;border-color:#0969da}
-.toolbar select,.toolbar input{padding:4px 8px;border:1px solid var(--line);border-radius:6px;font:inherit}.toolbar input{min-width:220px}
+.toolbar select{max-width:220px}.toolbar select,.toolbar input{padding:4px 8px;border:1px solid var(--line);border-radius:6px;font:inherit}.toolbar input{min-width:270px}
 .toolbar .hint{color:var(--muted);font-size:12px;margin-left:auto}
 main{padding:4px 24px 48px}.empty{color:var(--muted);padding:24px}
 .case{background:#fff;border:1px solid var(--line);border-left:6px solid var(--inconclusive);border-radius:8px;margin:14px 0;padding:12px 16px}
@@ -132,8 +132,8 @@ details.body>summary{cursor:pointer;color:#0969da;margin-top:8px}
 figure{margin:0}figure img{width:100%;border:1px solid var(--line);border-radius:4px;display:block;background:#eee;aspect-ratio:auto}
 figcaption{font-size:12px;color:var(--muted)}figure.missing img{display:none}figure.missing figcaption:before{content:"image missing \2014 "}
 .cmp{margin-top:6px}.cmp-bar{display:flex;gap:6px;align-items:center;flex-wrap:wrap;margin-bottom:6px;font-size:13px}
-.stage{position:relative;display:inline-block;max-width:100%;line-height:0;user-select:none;cursor:ew-resize}
-.stage img{display:block;max-width:100%;max-height:512px}.stage img.b{position:absolute;inset:0;width:100%;height:100%;clip-path:inset(0 calc(100% - var(--x,50%)) 0 0)}
+.stage{position:relative;display:block;width:min(512px,100%);line-height:0;user-select:none;cursor:ew-resize}
+.stage img{display:block;width:100%;height:auto}.stage img.b{position:absolute;inset:0;width:100%;height:100%;clip-path:inset(0 calc(100% - var(--x,50%)) 0 0)}
 .stage .line{position:absolute;top:0;bottom:0;left:var(--x,50%);width:2px;background:#fff;box-shadow:0 0 3px #000}
 .stage .lbl{position:absolute;top:6px;background:rgba(0,0,0,.6);color:#fff;font-size:12px;line-height:1.4;padding:1px 6px;border-radius:4px}
 .stage .lbl.l{left:6px}.stage .lbl.r{right:6px}.stage .lbl.now{display:none;left:6px}
@@ -395,7 +395,7 @@ fn toolbar(out: &mut String, r: &RunReport) {
     for t in tags {
         let _ = write!(out, r#"<option value="{0}">{0}</option>"#, esc(t));
     }
-    out.push_str(r#"</select><input id="search" type="search" placeholder="search case id or prompt ( / )" aria-label="search"><span id="shown"></span><span class="hint">keys: <b>j</b>/<b>k</b> next/previous case · <b>o</b> open/close · <b>/</b> search</span></nav>"#);
+    out.push_str(r#"</select><input id="search" type="search" placeholder="search id, prompt or tag  ( / )" aria-label="search"><span id="shown"></span><span class="hint">keys: <b>j</b>/<b>k</b> next/previous case · <b>o</b> open/close · <b>/</b> search</span></nav>"#);
 }
 
 /// Median Lab shift over the scored samples.
