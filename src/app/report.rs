@@ -19,7 +19,7 @@ pub(super) fn report(args: &ReportArgs, out: Output) -> Result<ExitStatus, Error
         .history
         .clone()
         .or_else(|| default_history_path(&args.run_dir))
-        .map(|p| read_history(&p, &report.run_id))
+        .map(|p| read_history(&p, &report))
         .unwrap_or_default();
     crate::report::write_all_with_history(&report, &args.run_dir, &history)?;
     out.note(format!(
@@ -46,7 +46,7 @@ pub(super) fn write_run_report(
         .or_else(|| default_history_path(dir));
     let records = match &path {
         Some(p) => match append_history(p, report) {
-            Ok(()) => read_history(p, &report.run_id),
+            Ok(()) => read_history(p, report),
             Err(e) => {
                 eprintln!("warning: failed to append to the history: {e}; the trend is left out");
                 Vec::new()

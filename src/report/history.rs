@@ -141,11 +141,12 @@ pub fn append_history(path: &Path, report: &RunReport) -> Result<(), ReportError
     f.write_all(line.as_bytes()).map_err(io)
 }
 
-/// Reads the history as it stood when `run_id` finished: every record up to and
-/// including that run (all records when the run is not in the file), at most the last
-/// [`TREND_RUNS`]. A missing file is an empty history; unreadable lines are skipped.
+/// Reads the history as it stood when `run` finished: every record up to and including
+/// that run; when the run is not in the file, the records that started no later than it.
+/// At most the last [`TREND_RUNS`]. A missing file is an empty history; unreadable lines
+/// are skipped.
 #[must_use]
-pub fn read_history(path: &Path, run_id: &str) -> Vec<HistoryRecord> {
+pub fn read_history(path: &Path, run: &RunReport) -> Vec<HistoryRecord> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
@@ -154,8 +155,11 @@ pub fn read_history(path: &Path, run_id: &str) -> Vec<HistoryRecord> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .filter(|r: &HistoryRecord| r.v <= HISTORY_VERSION)
         .collect();
-    if let Some(pos) = records.iter().rposition(|r| r.run_id == run_id) {
+    if let Some(pos) = records.iter().rposition(|r| r.run_id == run.run_id) {
         records.truncate(pos + 1);
+    } else if !run.started_at.is_empty() {
+        // RFC 3339 times in UTC, as driftgate writes them, sort as text.
+        records.retain(|r| r.started_at <= run.started_at);
     }
     let skip = records.len().saturating_sub(TREND_RUNS);
     records.drain(..skip);
@@ -190,14 +194,17 @@ mod tests {
         // A torn line from a crash is skipped, not fatal.
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"v\":1,\"run_").unwrap();
-        let all = read_history(&p, "absent");
+        let all = read_history(&p, &report("absent"));
         assert_eq!(all.len(), 3);
-        let upto = read_history(&p, "r2");
+        let mut earlier = report("absent");
+        earlier.started_at = "2025-12-31T00:00:00Z".into();
+        assert!(read_history(&p, &earlier).is_empty());
+        let upto = read_history(&p, &report("r2"));
         assert_eq!(
             upto.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
             ["r1", "r2"]
         );
-        assert!(read_history(&t.path().join("none"), "r1").is_empty());
+        assert!(read_history(&t.path().join("none"), &report("r1")).is_empty());
     }
 
     #[test]
