@@ -203,8 +203,8 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
                     provider: r.provider.clone(),
                 },
             );
-            out.detail(format!(
-                "accepted {suite}/{} ({})",
+            out.note(format!(
+                "accepted {suite}/{} (was {} in the run)",
                 r.case.id,
                 r.case.verdict.name()
             ));

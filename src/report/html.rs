@@ -36,12 +36,12 @@ pub fn esc(s: &str) -> String {
 
 /// A relative image path made safe for a `src` attribute: only our own relative paths pass.
 fn src(path: &str) -> String {
-    let lower = path.to_ascii_lowercase();
+    // No scheme (`https:`, `javascript:`, `data:`), nothing absolute, nothing outside.
     if path.contains(':')
         || path.starts_with('/')
         || path.starts_with('\\')
-        || path.split('/').any(|seg| seg == "..")
-        || lower.trim().is_empty()
+        || path.split(['/', '\\']).any(|seg| seg == "..")
+        || path.trim().is_empty()
     {
         return String::new();
     }

@@ -118,9 +118,16 @@ try {
     check(x === '20%' && /80%/.test(clip), `the swipe slider moves the split (--x ${x}, clip ${clip})`);
     await cmp.locator('button[data-mode=blink]').click();
     const first = await cmp.evaluate((w) => w.classList.contains('show-c'));
-    await page.waitForTimeout(1000);
-    const second = await cmp.evaluate((w) => w.classList.contains('show-c'));
-    check(first !== second, 'blink alternates baseline and candidate');
+    // Polled rather than timed, so a slow machine cannot skip past a toggle.
+    const flipped = await cmp.evaluate((w, start) => new Promise((done) => {
+      const t0 = Date.now();
+      (function poll() {
+        if (w.classList.contains('show-c') !== start) { done(true); return; }
+        if (Date.now() - t0 > 5000) { done(false); return; }
+        setTimeout(poll, 50);
+      })();
+    }), first);
+    check(first === false && flipped, 'blink alternates baseline and candidate');
     await cmp.locator('button[data-mode=swipe]').click();
 
     // Keyboard navigation.
