@@ -297,3 +297,55 @@ fn github_actions_gets_workflow_commands() {
     assert_eq!(doc["verdict"], "drift");
     assert!(String::from_utf8_lossy(&json.stderr).contains("::error "));
 }
+
+#[test]
+fn accept_converts_other_formats_to_png_and_refuses_missing_candidates() {
+    use sha2::Digest;
+    let env = Env::new();
+    let run = env.run("2", "reports/r1", &[]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+
+    // The provider returned a JPEG for one sample.
+    let png_path = env.path("reports/r1/candidates/demo/gold-watch/0.png");
+    let img = image::load_from_memory(&std::fs::read(&png_path).unwrap()).unwrap();
+    let mut jpg = Vec::new();
+    img.to_rgb8()
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new(&mut jpg))
+        .unwrap();
+    std::fs::write(png_path.with_extension("jpg"), &jpg).unwrap();
+    std::fs::remove_file(&png_path).unwrap();
+    let run_json = env.path("reports/r1/run.json");
+    let patched = std::fs::read_to_string(&run_json).unwrap().replace(
+        "candidates/demo/gold-watch/0.png",
+        "candidates/demo/gold-watch/0.jpg",
+    );
+    std::fs::write(&run_json, patched).unwrap();
+
+    // A candidate that went missing since the run is refused, naming the case.
+    std::fs::remove_file(env.path("reports/r1/candidates/demo/teal-headphones/1.png")).unwrap();
+    let missing = env.cmd("1", &["accept", "reports/r1"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("demo/teal-headphones: cannot read"),
+        "{}",
+        text(&missing)
+    );
+
+    let ok = env.cmd("1", &["accept", "reports/r1", "--case", "demo/gold-*"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let stored = std::fs::read(env.path("baselines/demo/gold-watch/0.png")).unwrap();
+    assert!(stored.starts_with(b"\x89PNG\r\n\x1a\n"), "stored as PNG");
+    let entry = env.manifest_case("gold-watch");
+    let sha = sha2::Sha256::digest(&stored)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(entry["images"][0]["sha256"], sha);
+    assert_eq!(entry["images"][0]["width"], 80);
+    assert!(
+        entry.get("reason").is_none(),
+        "no --reason, no reason field"
+    );
+    let check = env.cmd("1", &["check", "suites/demo.yaml"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+}

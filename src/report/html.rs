@@ -223,9 +223,15 @@ fn banner(out: &mut String, r: &RunReport) {
             "✖ Drift found",
             format!(
                 "{drift} of {total} {} no longer {} like the approved baseline. Review them \
-                 below; if the new look is wanted, approve it with <code>driftgate accept</code>.",
+                 below{}",
                 if total == 1 { "case" } else { "cases" },
-                if drift == 1 { "looks" } else { "look" }
+                if drift == 1 { "looks" } else { "look" },
+                // `compare` runs record no request fingerprint and cannot be accepted.
+                if r.cases.iter().any(|c| !c.fingerprint.is_empty()) {
+                    "; if the new look is wanted, approve it with <code>driftgate accept</code>."
+                } else {
+                    "."
+                }
             ),
         ),
         RunVerdict::Incomplete => (
@@ -935,13 +941,24 @@ fn case_html(out: &mut String, c: &CaseReport, history: &[HistoryRecord]) {
             shift.db
         );
     }
-    for f in &c.fingerprint_changes {
+    if !c.fingerprint_changes.is_empty() {
+        // One line however many fields changed: the header has the full table.
+        let fields: Vec<String> = c
+            .fingerprint_changes
+            .iter()
+            .map(|f| {
+                format!(
+                    "<code>{}</code> {} (was {})",
+                    esc(&f.field),
+                    esc(f.candidate.as_deref().unwrap_or("—")),
+                    esc(f.baseline.as_deref().unwrap_or("—"))
+                )
+            })
+            .collect();
         let _ = write!(
             out,
-            r#"<div class="fpcase">⚠ provider now reports <code>{}</code> = <code>{}</code> (baseline: <code>{}</code>)</div>"#,
-            esc(&f.field),
-            esc(f.candidate.as_deref().unwrap_or("—")),
-            esc(f.baseline.as_deref().unwrap_or("—"))
+            r#"<div class="fpcase">⚠ served by a different build than the baseline: {}</div>"#,
+            fields.join(", ")
         );
     }
     let open = if c.verdict == CaseVerdict::Pass {
