@@ -121,6 +121,12 @@ fn accept_promotes_selected_cases_and_refuses_stale_runs() {
     let img = std::fs::read(env.path("baselines/demo/gold-watch/0.png")).unwrap();
     let cand = std::fs::read(env.path("reports/r1/candidates/demo/gold-watch/0.png")).unwrap();
     assert_eq!(img, cand, "the candidate PNG became the baseline as it was");
+    let mut files: Vec<String> = std::fs::read_dir(env.path("baselines/demo/gold-watch"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["0.png", "1.png", "2.png"], "no staging debris left");
     assert_eq!(
         env.manifest_case("bottle-sand"),
         before_sand,

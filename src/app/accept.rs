@@ -3,11 +3,12 @@
 //! Like insta's review, nothing is accepted implicitly: only the cases the user names
 //! (or all of the run's, when none are named), and only when the run still answers the
 //! baseline it was compared with. Every problem is listed before anything is written;
-//! then each case's images are written atomically and each suite's manifest last, so an
-//! interruption leaves the old manifest pointing at intact old images.
+//! then a suite's new images are all written under temporary names, renamed into place,
+//! and the manifest written last, so a failure while writing changes nothing and an
+//! interruption can only fall in the short run of renames.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use super::Output;
 use crate::cli::AcceptArgs;
@@ -16,7 +17,9 @@ use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, RunReport};
 use crate::score::{DecodeLimits, decode};
-use crate::store::{BaselineStore, CaseEntry, ImageEntry, Manifest, to_png};
+use crate::store::{
+    BaselineStore, CaseEntry, ImageEntry, Manifest, TEMP_PREFIX, to_png, write_atomic,
+};
 use crate::suite::sha256_hex;
 
 /// A case ready to be written: its images as PNG, in sample order, and what the provider said.
@@ -151,6 +154,42 @@ fn prepare<'a>(
     })
 }
 
+/// A staged image: its temporary path, its final path, and its manifest entry.
+type Staged = (PathBuf, PathBuf, ImageEntry);
+
+/// Writes each case's images beside their final place under temporary names.
+fn stage(
+    store: &BaselineStore,
+    suite: &str,
+    list: &[&Ready<'_>],
+) -> Result<Vec<Vec<Staged>>, Error> {
+    let mut all = Vec::with_capacity(list.len());
+    for r in list {
+        let mut images = Vec::with_capacity(r.images.len());
+        for (n, png, w, h) in &r.images {
+            let file = format!("{}/{n}.png", r.case.id);
+            let dest = store.suite_dir(suite).join(&file);
+            let tmp = store
+                .suite_dir(suite)
+                .join(&r.case.id)
+                .join(format!("{TEMP_PREFIX}accept-{n}.png"));
+            write_atomic(&tmp, png).map_err(|source| crate::store::StoreError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+            let entry = ImageEntry {
+                file,
+                sha256: sha256_hex(png),
+                width: *w,
+                height: *h,
+            };
+            images.push((tmp, dest, entry));
+        }
+        all.push(images);
+    }
+    Ok(all)
+}
+
 pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error> {
     let report = crate::report::read_run(&args.run_dir)?;
     let cases = selected(&report, args)?;
@@ -182,15 +221,36 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
     for r in &ready {
         by_suite.entry(r.case.suite.as_str()).or_default().push(r);
     }
+    // Stage every image of every suite first (written and synced under temporary names),
+    // so that a failure while encoding or writing changes nothing visible.
+    let mut plans = Vec::with_capacity(by_suite.len());
     for (suite, list) in by_suite {
         store.clean(suite);
+        match stage(&store, suite, &list) {
+            Ok(staged) => plans.push((suite, list, staged)),
+            Err(e) => {
+                store.clean(suite);
+                for (done, _, _) in &plans {
+                    store.clean(done);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (suite, list, staged) in plans {
         let Some(Some(mut manifest)) = manifests.remove(suite) else {
             continue;
         };
-        for r in list {
-            let mut images: Vec<ImageEntry> = Vec::with_capacity(r.images.len());
-            for (n, png, w, h) in &r.images {
-                images.push(store.write_image(suite, &r.case.id, *n, png, *w, *h)?);
+        // Then only renames, and the manifest last: an interruption in this short window
+        // is caught by the sha256 check of `check` and `run`, never compared silently.
+        for (r, images) in list.iter().zip(staged) {
+            let mut entries = Vec::with_capacity(images.len());
+            for (tmp, dest, entry) in images {
+                std::fs::rename(&tmp, &dest).map_err(|source| crate::store::StoreError::Io {
+                    path: dest.clone(),
+                    source,
+                })?;
+                entries.push(entry);
             }
             manifest.cases.insert(
                 r.case.id.clone(),
@@ -199,7 +259,7 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
                     recorded_at: now.clone(),
                     source: source.clone(),
                     reason: args.reason.clone(),
-                    images,
+                    images: entries,
                     provider: r.provider.clone(),
                 },
             );
@@ -209,7 +269,6 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
                 r.case.verdict.name()
             ));
         }
-        // Last: until now the manifest still described the old, intact images.
         store.save_manifest(&manifest)?;
     }
     let changed = ready
