@@ -77,6 +77,14 @@ fn sample(suite: &str, id: &str, n: u32, m: Option<Metrics>) -> SampleReport {
     }
 }
 
+/// From JSON, so fields the verdict adds later (with serde defaults) keep this compiling.
+fn floor(metric: &str, value: f64, low: f64, high: f64) -> MetricFloor {
+    serde_json::from_value(
+        serde_json::json!({ "metric": metric, "value": value, "low": low, "high": high }),
+    )
+    .unwrap()
+}
+
 fn case(suite: &str, id: &str, verdict: CaseVerdict, ssim: f64, de: f64) -> CaseReport {
     let reasons = match verdict {
         CaseVerdict::Drift => vec![format!("SSIM {ssim:.3} below 0.9")],
@@ -100,12 +108,10 @@ fn case(suite: &str, id: &str, verdict: CaseVerdict, ssim: f64, de: f64) -> Case
             .collect(),
         fingerprint: "ab".repeat(32),
         references: vec!["refs/bottle.png".into()],
-        floors: vec![MetricFloor {
-            metric: "ssim".into(),
-            value: 0.95,
-            low: 0.94,
-            high: 0.97,
-        }],
+        floors: vec![
+            floor("ssim", ssim, 0.94, 0.97),
+            floor("lightness", 52.0, 49.5, 51.0),
+        ],
     }
 }
 

@@ -512,6 +512,17 @@ fn fmt_floor(v: f64) -> String {
     }
 }
 
+/// The noise floor as the range the baseline samples spanned.
+fn floor_cell(out: &mut String, f: &super::model::MetricFloor) {
+    let _ = write!(
+        out,
+        r#"<td class="num" title="candidates' mean {}">{} – {}</td>"#,
+        fmt_floor(f.value),
+        fmt_floor(f.low),
+        fmt_floor(f.high)
+    );
+}
+
 fn metrics_html(out: &mut String, c: &CaseReport) {
     let rows = metric_table(c);
     if rows.is_empty() {
@@ -520,7 +531,7 @@ fn metrics_html(out: &mut String, c: &CaseReport) {
     let with_floor = !c.floors.is_empty();
     out.push_str(r#"<h4>Measurements</h4><table class="m"><tr><th>measure</th><th>this run</th><th>limit</th>"#);
     if with_floor {
-        out.push_str(r#"<th title="spread among the baseline samples: the model's own noise">noise floor</th>"#);
+        out.push_str(r#"<th title="range among the baseline samples: the model's own noise">noise floor</th>"#);
     }
     out.push_str("</tr>");
     for r in rows {
@@ -536,18 +547,28 @@ fn metrics_html(out: &mut String, c: &CaseReport) {
         );
         if with_floor {
             match c.floors.iter().find(|f| f.metric == r.key) {
-                Some(f) => {
-                    let _ = write!(
-                        out,
-                        r#"<td class="num" title="baseline samples ranged {} to {}">{}</td>"#,
-                        fmt_floor(f.low),
-                        fmt_floor(f.high),
-                        fmt_floor(f.value)
-                    );
-                }
+                Some(f) => floor_cell(out, f),
                 None => out.push_str(r#"<td class="num">-</td>"#),
             }
         }
+        out.push_str("</tr>");
+    }
+    // Channels the verdict tests that have no row above (image features, colour casts).
+    let keys: Vec<&str> = metric_table(c).iter().map(|r| r.key).collect();
+    for f in c
+        .floors
+        .iter()
+        .filter(|f| !keys.contains(&f.metric.as_str()))
+    {
+        let outside = f.value < f.low || f.value > f.high;
+        let _ = write!(
+            out,
+            r#"<tr><td>{}<span class="mean">candidates' mean against the baselines' range</span></td><td class="num">{}{}</td><td class="num">-</td>"#,
+            esc(&f.metric.replace('_', " ")),
+            if outside { "↕ " } else { "" },
+            fmt_floor(f.value)
+        );
+        floor_cell(out, f);
         out.push_str("</tr>");
     }
     out.push_str("</table>");

@@ -35,7 +35,7 @@ fn key_metric(c: &CaseReport) -> (String, String) {
     };
     let mut limit = row.limit.replace(">=", "≥").replace("<=", "≤");
     if let Some(f) = c.floors.iter().find(|f| f.metric == row.key) {
-        let _ = write!(limit, " · floor {:.4}", f.value);
+        let _ = write!(limit, " · floor {:.4}–{:.4}", f.low, f.high);
     }
     (format!("{} {}", row.name, row.value), limit)
 }

@@ -71,19 +71,18 @@ pub struct FingerprintChange {
     pub candidate: Option<String>,
 }
 
-/// The noise floor of one metric: the spread among a case's baseline samples.
-///
-/// A candidate is judged against this band as well as the absolute threshold, so the
-/// report shows it next to the limit.
+/// One metric against its noise floor: the spread of the same metric among a case's
+/// baseline samples. A candidate is judged against this band as well as the absolute
+/// threshold, so the report shows it next to the limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricFloor {
-    /// Metric name as in `metrics` (`ssim`, `delta_e`, ...).
+    /// Metric or channel name (`ssim`, `delta_e`, ... as in `metrics`, or a feature).
     pub metric: String,
-    /// The floor itself: the value a candidate is compared with.
+    /// The candidates' value (their mean).
     pub value: f64,
-    /// Lowest value seen among the baseline samples.
+    /// Lowest value among the baseline samples: the floor's lower end.
     pub low: f64,
-    /// Highest value seen among the baseline samples.
+    /// Highest value among the baseline samples: the floor's upper end.
     pub high: f64,
 }
 
