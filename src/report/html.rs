@@ -142,7 +142,7 @@ figcaption{font-size:12px;color:var(--muted)}figure.missing img{display:none}fig
 .cmp[data-mode=blink] .lbl.now{display:block}.slider{width:100%;max-width:512px;display:block}
 table.m{border-collapse:collapse;width:100%;font-size:13px}table.m td,table.m th{border-bottom:1px solid #eef1f4;padding:3px 6px;text-align:left;vertical-align:top}
 table.m td.num{font-variant-numeric:tabular-nums;white-space:nowrap}table.m tr.bad td{background:#ffebe9}table.m tr.bad td.num:first-of-type{color:var(--drift);font-weight:700}
-table.m .mean{display:block;color:var(--muted);font-size:11px}
+details.more{margin-top:4px;font-size:13px}details.more summary{cursor:pointer;color:#0969da}table.m .mean{display:block;color:var(--muted);font-size:11px}
 h4{margin:12px 0 4px;font-size:13px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 .pal{display:flex;gap:6px;flex-wrap:wrap}.sw{width:50px;text-align:center;font-size:11px}.sw i{display:block;height:22px;border:1px solid rgba(0,0,0,.15)}
 .sw i:first-child{border-radius:4px 4px 0 0}.sw i:nth-child(2){border-radius:0 0 4px 4px}.sw.far span{color:var(--drift);font-weight:700}
@@ -553,25 +553,40 @@ fn metrics_html(out: &mut String, c: &CaseReport) {
         }
         out.push_str("</tr>");
     }
-    // Channels the verdict tests that have no row above (image features, colour casts).
+    out.push_str("</table>");
+    // Channels the verdict tests that have no row above (image features, colour casts):
+    // folded, as they matter to whoever tunes the verdict more than to a reviewer.
     let keys: Vec<&str> = metric_table(c).iter().map(|r| r.key).collect();
-    for f in c
+    let extra: Vec<_> = c
         .floors
         .iter()
         .filter(|f| !keys.contains(&f.metric.as_str()))
-    {
-        let outside = f.value < f.low || f.value > f.high;
+        .collect();
+    if extra.is_empty() {
+        return;
+    }
+    let outside = extra
+        .iter()
+        .filter(|f| f.value < f.low || f.value > f.high)
+        .count();
+    let _ = write!(
+        out,
+        r#"<details class="more"><summary>{} more signals tested, {outside} outside the baselines' range</summary><table class="m"><tr><th>signal</th><th>this run</th><th>noise floor</th></tr>"#,
+        extra.len()
+    );
+    for f in extra {
+        let out_of = f.value < f.low || f.value > f.high;
         let _ = write!(
             out,
-            r#"<tr><td>{}<span class="mean">candidates' mean against the baselines' range</span></td><td class="num">{}{}</td><td class="num">-</td>"#,
+            r#"<tr><td>{}</td><td class="num">{}{}</td>"#,
             esc(&f.metric.replace('_', " ")),
-            if outside { "↕ " } else { "" },
+            if out_of { "↕ " } else { "" },
             fmt_floor(f.value)
         );
         floor_cell(out, f);
         out.push_str("</tr>");
     }
-    out.push_str("</table>");
+    out.push_str("</table></details>");
 }
 
 /// CIEDE2000 between two Lab colours (Sharma, Wu and Dalal 2005).
