@@ -89,6 +89,8 @@ try {
     check(verdicts[0] === 'drift' && verdicts[1] === 'drift' && verdicts.slice(2).every((v) => v === 'pass'),
       `cases sorted by severity (${verdicts.join(', ')})`);
     check(ids.includes('gold-watch') && ids.includes('teal-headphones'), 'the drifted cases are there');
+    const trends = await page.$$eval('.case', (cs) => cs.filter((c) => c.querySelector('.trend svg polyline')).length);
+    check(trends === 6, `every case draws its trend from the history (${trends} of 6)`);
     const banner = await page.textContent('.banner');
     check(/Drift found/.test(banner) && /2 cases of 6|2 of 6/.test(banner.replace(/\s+/g, ' ')),
       `the banner says drift in words: "${banner.trim().slice(0, 80)}..."`);

@@ -46,6 +46,16 @@ status=$?
 set -e
 [ "$status" -eq 1 ] || { cat "$tmp/demo.log" >&2; fail "demo run exited $status, expected 1 (drift)"; }
 
+# An earlier night in the history, re-rendered with `driftgate report`, so the page
+# draws its trend lines.
+hist="$tmp/reports/history.jsonl"
+[ -s "$hist" ] || fail "the demo run did not append to $hist"
+sed -e 's/"run_id":"[^"]*"/"run_id":"earlier-night"/' \
+    -e 's/"started_at":"[^"]*"/"started_at":"2000-01-01T00:00:00Z"/' "$hist" >"$tmp/earlier.jsonl"
+cat "$tmp/earlier.jsonl" "$hist" >"$tmp/history.jsonl" && mv "$tmp/history.jsonl" "$hist"
+"$bin" report "$tmp/reports/demo" -q >"$tmp/report.log" 2>&1 \
+  || { cat "$tmp/report.log" >&2; fail "driftgate report failed on the demo run"; }
+
 say "running a suite of hostile strings"
 mkdir -p "$tmp/hostile"
 cp -r suites/refs "$tmp/hostile/refs"
