@@ -74,7 +74,12 @@ fn noise_run(tmp: &Path, name: &str, seed: bool) -> (usize, usize) {
     );
     let v = verdicts(&run);
     // Show why each false alarm fired, so a change to the rule can be judged on it.
-    for c in run["cases"].as_array().into_iter().flatten().filter(|c| c["verdict"] == "drift") {
+    for c in run["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["verdict"] == "drift")
+    {
         println!("  false alarm {}: {}", c["id"], c["reasons"]);
     }
     (v.iter().filter(|(_, v)| v == "drift").count(), v.len())

@@ -34,6 +34,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Validate suites and baselines without calling any provider.
     Check(CheckArgs),
+    /// Promote a run's candidates to baselines (all cases, or --case GLOB).
+    Accept(AcceptArgs),
     /// Re-render index.html, junit.xml and summary.md from a run's run.json.
     Report(ReportArgs),
     /// Print the JSON Schema of the suite format.
@@ -103,6 +105,10 @@ pub struct RunArgs {
     /// Target false-discovery rate across all cases and metrics of the run.
     #[arg(long, value_name = "RATE", default_value_t = crate::verdict::DEFAULT_FDR, value_parser = parse_fdr)]
     pub fdr: f64,
+    /// Trend history to append this run to. Default: history.jsonl beside the run
+    /// folder when that folder is inside `reports/`, else none.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
 }
 
 /// `driftgate record`.
@@ -150,6 +156,26 @@ pub struct CheckArgs {
 pub struct ReportArgs {
     /// A run folder holding run.json.
     pub run_dir: PathBuf,
+    /// Trend history to draw from. Default: history.jsonl beside the run folder when
+    /// that folder is inside `reports/`.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+/// `driftgate accept`.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// A run folder holding run.json and the run's candidates.
+    pub run_dir: PathBuf,
+    /// Only cases whose id (or suite/id) matches this glob (repeatable). Default: every case.
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Why the new look is approved; stored in the manifest.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Baseline store.
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines: PathBuf,
 }
 
 fn parse_fdr(s: &str) -> Result<f64, String> {

@@ -128,6 +128,6 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
     report.stats.duration_s = started.elapsed().as_secs_f64();
     crate::verdict::decide(&mut report.cases, args.fdr);
     report.finish();
-    crate::report::write_all(&report, &dir)?;
+    super::report::write_run_report(&report, &dir, None, args.format)?;
     Ok(finish(&report, &dir, args.format, out))
 }

@@ -322,6 +322,8 @@ pub(crate) fn judge_case(
         floors,
         limit_reasons,
         baseline_samples: n,
+        fingerprint: String::new(),
+        references: Vec::new(),
     }
 }
 

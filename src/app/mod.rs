@@ -1,5 +1,6 @@
 //! One file per subcommand; each only wires the seams together.
 
+mod accept;
 mod check;
 mod compare;
 mod judge;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Record(args) => record::record(&args, out),
         Command::Compare(args) => compare::compare(&args, out),
         Command::Check(args) => check::check(&args, out),
+        Command::Accept(args) => accept::accept(&args, out),
         Command::Report(args) => report::report(&args, out),
         Command::Providers => {
             providers();

@@ -222,7 +222,11 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                 params: serde_json::to_value(&case.params).unwrap_or_default(),
                 thresholds: case.thresholds,
             };
-            report.cases.push(judge_case(&dir, &info, pairs, changes));
+            let mut judged = judge_case(&dir, &info, pairs, changes);
+            // What `accept` checks the baseline against, and what the report shows.
+            judged.fingerprint = case.fingerprint(&suite.model);
+            judged.references = case.references.iter().map(|r| r.name.clone()).collect();
+            report.cases.push(judged);
         }
         report.suites.push(SuiteReport {
             suite: suite.id.clone(),
@@ -237,7 +241,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     };
     crate::verdict::decide(&mut report.cases, args.fdr);
     report.finish();
-    crate::report::write_all(&report, &dir)?;
+    super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?;
     Ok(finish(&report, &dir, args.format, out))
 }
 

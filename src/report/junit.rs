@@ -1,10 +1,26 @@
-//! `junit.xml`: one testcase per case; drift is a failure, error an error,
-//! inconclusive skipped.
+//! `junit.xml`: one testcase per case; drift is a failure with the reasons, error an
+//! error, inconclusive skipped with why. CI systems show these natively.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::ReportError;
-use super::model::{CaseVerdict, RunReport};
+use super::model::{CaseReport, CaseVerdict, RunReport};
+use super::text::metric_table;
+
+/// The reasons one per line, then every metric against its limit.
+fn description(c: &CaseReport) -> String {
+    let mut lines: Vec<String> = c.reasons.clone();
+    for r in metric_table(c) {
+        lines.push(format!(
+            "{}: {} (limit {}){}",
+            r.name,
+            r.value,
+            r.limit,
+            if r.ok { "" } else { " OUTSIDE" }
+        ));
+    }
+    lines.join("\n")
+}
 
 /// Renders the JUnit document.
 ///
@@ -22,17 +38,19 @@ pub fn render_junit(report: &RunReport) -> Result<String, ReportError> {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(reasons.clone());
                     s.set_type("drift");
+                    s.set_description(description(c));
                     s
                 }
                 CaseVerdict::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(reasons.clone());
                     s.set_type("error");
+                    s.set_description(c.reasons.join("\n"));
                     s
                 }
                 CaseVerdict::Inconclusive => {
                     let mut s = TestCaseStatus::skipped();
-                    s.set_message(reasons.clone());
+                    s.set_message(format!("inconclusive: {reasons}"));
                     s
                 }
             };

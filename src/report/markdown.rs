@@ -1,54 +1,115 @@
-//! `summary.md`: a compact table for CI step summaries and PR comments.
+//! `summary.md`: a compact table for CI step summaries and PR comments: the cases that
+//! need a look first, each with its key metric against its limit and noise floor; the
+//! passing ones folded away so a large suite stays readable.
 
-use super::model::{CaseVerdict, RunReport, RunVerdict};
+use std::fmt::Write;
 
+use super::model::{CaseReport, CaseVerdict, RunReport, RunVerdict};
+use super::text::metric_table;
+
+/// A table cell: one line, no column breaks, no markup.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
+    s.replace('&', "&amp;")
+        .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
         .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "'")
 }
+
+fn icon(v: CaseVerdict) -> &'static str {
+    match v {
+        CaseVerdict::Pass => "✅ pass",
+        CaseVerdict::Drift => "❌ drift",
+        CaseVerdict::Error => "🛑 error",
+        CaseVerdict::Inconclusive => "❔ inconclusive",
+    }
+}
+
+/// The case's key metric: the first one outside its limit, else structural similarity.
+/// Returns (metric and value, limit and noise floor).
+fn key_metric(c: &CaseReport) -> (String, String) {
+    let rows = metric_table(c);
+    let Some(row) = rows.iter().find(|r| !r.ok).or_else(|| rows.first()) else {
+        return ("-".into(), "-".into());
+    };
+    let mut limit = row.limit.replace(">=", "≥").replace("<=", "≤");
+    if let Some(f) = c.floors.iter().find(|f| f.metric == row.key) {
+        let _ = write!(limit, " · floor {:.4}–{:.4}", f.low, f.high);
+    }
+    (format!("{} {}", row.name, row.value), limit)
+}
+
+fn row(s: &mut String, c: &CaseReport) {
+    let (metric, limit) = key_metric(c);
+    let _ = writeln!(
+        s,
+        "| {} | {}/{} | {} | {} | {} |",
+        icon(c.verdict),
+        cell(&c.suite),
+        cell(&c.id),
+        cell(&metric),
+        cell(&limit),
+        cell(&c.reasons.join("; "))
+    );
+}
+
+const HEAD: &str =
+    "| verdict | case | key metric | limit · noise floor | reason |\n|---|---|---|---|---|\n";
 
 /// Renders the Markdown summary.
 #[must_use]
 pub fn render_markdown(report: &RunReport) -> String {
-    let icon = match report.verdict {
-        RunVerdict::Pass => "✅ pass",
-        RunVerdict::Drift => "❌ drift",
+    let title = match report.verdict {
+        RunVerdict::Pass => "✅ no drift",
+        RunVerdict::Drift => "❌ drift found",
         RunVerdict::Incomplete => "⚠️ incomplete",
     };
     let mut s = format!(
-        "## driftgate: {icon}\n\n{} cases: {} passed, {} drifted, {} inconclusive, {} errors. Run `{}`.\n\n",
+        "## driftgate: {title}\n\n{} cases: {} drifted, {} errors, {} inconclusive, {} passed · {} requests, {} retries, {:.1} s · run `{}`\n\n",
         report.cases.len(),
-        report.count(CaseVerdict::Pass),
         report.count(CaseVerdict::Drift),
-        report.count(CaseVerdict::Inconclusive),
         report.count(CaseVerdict::Error),
+        report.count(CaseVerdict::Inconclusive),
+        report.count(CaseVerdict::Pass),
+        report.stats.requests,
+        report.stats.retries,
+        report.stats.duration_s,
         cell(&report.run_id),
     );
-    s.push_str("| verdict | case | SSIM (worst) | ΔE (worst) | reason |\n|---|---|---|---|---|\n");
-    for c in &report.cases {
-        let ms: Vec<_> = c
-            .samples
-            .iter()
-            .filter_map(|x| x.metrics.as_ref())
-            .collect();
-        let ssim = ms
-            .iter()
-            .map(|m| m.ssim)
-            .reduce(f64::min)
-            .map_or("-".into(), |v| format!("{v:.4}"));
-        let de = ms
-            .iter()
-            .map(|m| m.delta_e)
-            .reduce(f64::max)
-            .map_or("-".into(), |v| format!("{v:.2}"));
-        s.push_str(&format!(
-            "| {} | {}/{} | {ssim} | {de} | {} |\n",
-            c.verdict.name(),
-            cell(&c.suite),
-            cell(&c.id),
-            cell(&c.reasons.join("; "))
-        ));
+    for suite in &report.suites {
+        for f in &suite.fingerprint_changes {
+            let _ = writeln!(
+                s,
+                "⚠️ **{}**: the provider now reports `{}` = `{}` (baseline: `{}`)\n",
+                cell(&suite.suite),
+                cell(&f.field),
+                cell(f.candidate.as_deref().unwrap_or("-")),
+                cell(f.baseline.as_deref().unwrap_or("-")),
+            );
+        }
+    }
+    let (passed, other): (Vec<&CaseReport>, Vec<&CaseReport>) = report
+        .cases
+        .iter()
+        .partition(|c| c.verdict == CaseVerdict::Pass);
+    if !other.is_empty() {
+        s.push_str(HEAD);
+        for c in &other {
+            row(&mut s, c);
+        }
+        s.push('\n');
+    }
+    if !passed.is_empty() {
+        let _ = write!(
+            s,
+            "<details><summary>{} passed</summary>\n\n{HEAD}",
+            passed.len()
+        );
+        for c in &passed {
+            row(&mut s, c);
+        }
+        s.push_str("\n</details>\n");
     }
     s
 }

@@ -1,22 +1,31 @@
 //! Reports: `RunReport` in, files out. Every format is one file over the one model, so
 //! `driftgate report` can re-render any of them from `run.json` alone.
 
+mod github;
+mod history;
 mod html;
 mod junit;
 mod markdown;
 mod model;
 mod text;
+mod thumbs;
 
 use std::path::{Path, PathBuf};
 
-pub use html::render_html;
+pub use github::{escape_data, escape_property, github_annotations, in_github_actions};
+pub use history::{
+    HISTORY_VERSION, HistoryCase, HistoryRecord, TREND_RUNS, append_history, default_history_path,
+    read_history,
+};
+pub use html::{esc, render_html, render_html_with_history};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use model::{
-    CaseReport, CaseVerdict, FingerprintChange, RunReport, RunStats, RunVerdict, SCHEMA_VERSION,
-    SampleReport, SuiteReport,
+    CaseReport, CaseVerdict, FingerprintChange, MetricFloor, RunReport, RunStats, RunVerdict,
+    SCHEMA_VERSION, SampleReport, SuiteReport,
 };
-pub use text::{human_summary, metric_rows};
+pub use text::{MetricRow, human_summary, metric_rows, metric_table};
+pub use thumbs::{THUMB_MAX, thumb_path, write_thumbnails};
 
 /// A failure to write or read a report file.
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +64,25 @@ pub fn render_json(report: &RunReport) -> String {
 /// # Errors
 /// When a file cannot be written.
 pub fn write_all(report: &RunReport, dir: &Path) -> Result<(), ReportError> {
+    write_all_with_history(report, dir, &[])
+}
+
+/// As [`write_all`], plus the thumbnails the page shows; `history` (oldest first, this
+/// run last) feeds the page's trend lines.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_all_with_history(
+    report: &RunReport,
+    dir: &Path,
+    history: &[HistoryRecord],
+) -> Result<(), ReportError> {
+    write_thumbnails(report, dir)?;
     let files = [
         ("run.json", render_json(report) + "\n"),
         ("junit.xml", render_junit(report)?),
         ("summary.md", render_markdown(report)),
-        ("index.html", render_html(report)),
+        ("index.html", render_html_with_history(report, history)),
     ];
     for (name, text) in files {
         let path = dir.join(name);

@@ -7,7 +7,9 @@
 //! - `cases[]`: `suite`, `id`, `verdict` (`pass` | `drift` | `inconclusive` | `error`),
 //!   `reasons[]`, `prompt`, `tags`, `params`, `thresholds`, `fingerprint_changes[]`,
 //!   `samples[]` with `index`, `baseline`, `candidate`, `heatmap` (paths relative to the
-//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`.
+//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`;
+//!   `fingerprint` (the request fingerprint the run was made for, compared by `accept`),
+//!   `references` (as written in the suite), `floors[]` (the noise floor per metric).
 //! - `stats`: `requests`, `retries`, `duration_s`.
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +70,8 @@ pub struct FingerprintChange {
     /// Now.
     pub candidate: Option<String>,
 }
+
+pub use crate::verdict::MetricFloor;
 
 /// One sample pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +135,14 @@ pub struct CaseReport {
     pub fingerprint_changes: Vec<FingerprintChange>,
     /// The sample pairs.
     pub samples: Vec<SampleReport>,
+    /// Request fingerprint the run was made for (sha256 of the canonical request).
+    /// `accept` refuses a case whose baseline was recorded for another one.
+    /// Default: empty (runs of older driftgates, and `compare`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// Reference images, as written in the suite. Default: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
     /// Per channel: the candidates' value against the baselines' noise floor.
     #[serde(default)]
     pub floors: Vec<crate::verdict::MetricFloor>,

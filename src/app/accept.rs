@@ -1,0 +1,294 @@
+//! `driftgate accept RUN_DIR`: promote a reviewed run's candidates to baselines.
+//!
+//! Like insta's review, nothing is accepted implicitly: only the cases the user names
+//! (or all of the run's, when none are named), and only when the run still answers the
+//! baseline it was compared with. Every problem is listed before anything is written;
+//! then a suite's new images are all written under temporary names, renamed into place,
+//! and the manifest written last, so a failure while writing changes nothing and an
+//! interruption can only fall in the short run of renames.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use super::Output;
+use crate::cli::AcceptArgs;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::provider::Metadata;
+use crate::report::{CaseReport, CaseVerdict, RunReport};
+use crate::score::{DecodeLimits, decode};
+use crate::store::{
+    BaselineStore, CaseEntry, ImageEntry, Manifest, TEMP_PREFIX, to_png, write_atomic,
+};
+use crate::suite::sha256_hex;
+
+/// A case ready to be written: its images as PNG, in sample order, and what the provider said.
+struct Ready<'a> {
+    case: &'a CaseReport,
+    images: Vec<(u32, Vec<u8>, u32, u32)>,
+    provider: Vec<Metadata>,
+}
+
+/// A path from `run.json` is input: only plain relative paths inside the run folder are read.
+fn inside_run(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+fn selected<'a>(report: &'a RunReport, args: &AcceptArgs) -> Result<Vec<&'a CaseReport>, Error> {
+    let globs = args
+        .cases
+        .iter()
+        .map(|g| {
+            glob::Pattern::new(g).map_err(|e| {
+                Error::usage(
+                    format!("--case `{g}` is not a valid glob: {e}"),
+                    "use * and ? wildcards, e.g. --case 'bottle-*'",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cases: Vec<&CaseReport> = report
+        .cases
+        .iter()
+        .filter(|c| {
+            globs.is_empty()
+                || globs
+                    .iter()
+                    .any(|g| g.matches(&c.id) || g.matches(&format!("{}/{}", c.suite, c.id)))
+        })
+        .collect();
+    if cases.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "no case of run {} matches {}",
+                report.run_id,
+                args.cases.join(", ")
+            ),
+            "check the patterns against the case ids in the report",
+        ));
+    }
+    Ok(cases)
+}
+
+/// Checks one case against the manifest and loads its candidates; `Err` says why not.
+fn prepare<'a>(
+    run_dir: &Path,
+    case: &'a CaseReport,
+    manifest: Option<&Manifest>,
+    store: &BaselineStore,
+) -> Result<Ready<'a>, String> {
+    let name = format!("{}/{}", case.suite, case.id);
+    if case.verdict == CaseVerdict::Error {
+        return Err(format!(
+            "{name}: the case has errors in this run; re-run it before accepting"
+        ));
+    }
+    if case.fingerprint.is_empty() {
+        return Err(format!(
+            "{name}: run.json does not record the request fingerprint (a `compare` run, or an older driftgate); run the suite again"
+        ));
+    }
+    let entry = manifest
+        .and_then(|m| m.cases.get(&case.id))
+        .ok_or_else(|| {
+            format!(
+                "{name}: no baseline in {}; record it first",
+                store.suite_dir(&case.suite).display()
+            )
+        })?;
+    if entry.fingerprint != case.fingerprint {
+        return Err(format!(
+            "{name}: the run is stale: the suite entry changed and was re-recorded since this run; run the suite again"
+        ));
+    }
+    if case.samples.is_empty() || case.samples.len() != entry.images.len() {
+        return Err(format!(
+            "{name}: the run has {} samples, the baseline {}",
+            case.samples.len(),
+            entry.images.len()
+        ));
+    }
+    let limits = DecodeLimits::default();
+    let mut images = Vec::with_capacity(case.samples.len());
+    let mut provider = Vec::with_capacity(case.samples.len());
+    for s in &case.samples {
+        let n = s.index;
+        // The run compared against a copy of the baseline; if the baseline changed since
+        // (another accept), accepting would silently overwrite a newer decision.
+        let current = entry
+            .images
+            .get(n as usize)
+            .ok_or_else(|| format!("{name}: sample {n} has no baseline"))?;
+        let compared = s
+            .baseline
+            .as_deref()
+            .filter(|p| inside_run(p))
+            .and_then(|p| std::fs::read(run_dir.join(p)).ok())
+            .map(|b| sha256_hex(&b));
+        if compared.as_deref() != Some(current.sha256.as_str()) {
+            return Err(format!(
+                "{name}: the run is stale: baseline sample {n} changed since this run; run the suite again"
+            ));
+        }
+        let rel = s
+            .candidate
+            .as_deref()
+            .filter(|p| inside_run(p))
+            .ok_or_else(|| format!("{name}: sample {n} has no candidate in this run"))?;
+        let path = run_dir.join(rel);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("{name}: cannot read {}: {e}", path.display()))?;
+        let img = decode(&bytes, &limits)
+            .map_err(|e| format!("{name}: candidate {}: {e}", path.display()))?;
+        let png = to_png(&bytes, &img, &path).map_err(|e| format!("{name}: {e}"))?;
+        images.push((n, png, img.width(), img.height()));
+        provider.push(s.provider.clone().unwrap_or_default());
+    }
+    Ok(Ready {
+        case,
+        images,
+        provider,
+    })
+}
+
+/// A staged image: its temporary path, its final path, and its manifest entry.
+type Staged = (PathBuf, PathBuf, ImageEntry);
+
+/// Writes each case's images beside their final place under temporary names.
+fn stage(
+    store: &BaselineStore,
+    suite: &str,
+    list: &[&Ready<'_>],
+) -> Result<Vec<Vec<Staged>>, Error> {
+    let mut all = Vec::with_capacity(list.len());
+    for r in list {
+        let mut images = Vec::with_capacity(r.images.len());
+        for (n, png, w, h) in &r.images {
+            let file = format!("{}/{n}.png", r.case.id);
+            let dest = store.suite_dir(suite).join(&file);
+            let tmp = store
+                .suite_dir(suite)
+                .join(&r.case.id)
+                .join(format!("{TEMP_PREFIX}accept-{n}.png"));
+            write_atomic(&tmp, png).map_err(|source| crate::store::StoreError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+            let entry = ImageEntry {
+                file,
+                sha256: sha256_hex(png),
+                width: *w,
+                height: *h,
+            };
+            images.push((tmp, dest, entry));
+        }
+        all.push(images);
+    }
+    Ok(all)
+}
+
+pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error> {
+    let report = crate::report::read_run(&args.run_dir)?;
+    let cases = selected(&report, args)?;
+    let store = BaselineStore::new(&args.baselines);
+    let mut manifests: BTreeMap<String, Option<Manifest>> = BTreeMap::new();
+    for c in &cases {
+        if !manifests.contains_key(&c.suite) {
+            manifests.insert(c.suite.clone(), store.load_manifest(&c.suite)?);
+        }
+    }
+    let mut ready = Vec::new();
+    let mut problems = Vec::new();
+    for c in &cases {
+        let manifest = manifests.get(&c.suite).and_then(Option::as_ref);
+        match prepare(&args.run_dir, c, manifest, &store) {
+            Ok(r) => ready.push(r),
+            Err(p) => problems.push(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::usage(
+            format!("nothing was accepted:\n  {}", problems.join("\n  ")),
+            "narrow the selection with --case, or run the suite again and review the new run",
+        ));
+    }
+    let now = super::now_rfc3339();
+    let source = format!("accept {}", report.run_id);
+    let mut by_suite: BTreeMap<&str, Vec<&Ready<'_>>> = BTreeMap::new();
+    for r in &ready {
+        by_suite.entry(r.case.suite.as_str()).or_default().push(r);
+    }
+    // Stage every image of every suite first (written and synced under temporary names),
+    // so that a failure while encoding or writing changes nothing visible.
+    let mut plans = Vec::with_capacity(by_suite.len());
+    for (suite, list) in by_suite {
+        store.clean(suite);
+        match stage(&store, suite, &list) {
+            Ok(staged) => plans.push((suite, list, staged)),
+            Err(e) => {
+                store.clean(suite);
+                for (done, _, _) in &plans {
+                    store.clean(done);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (suite, list, staged) in plans {
+        let Some(Some(mut manifest)) = manifests.remove(suite) else {
+            continue;
+        };
+        // Then only renames, and the manifest last: an interruption in this short window
+        // is caught by the sha256 check of `check` and `run`, never compared silently.
+        for (r, images) in list.iter().zip(staged) {
+            let mut entries = Vec::with_capacity(images.len());
+            for (tmp, dest, entry) in images {
+                std::fs::rename(&tmp, &dest).map_err(|source| crate::store::StoreError::Io {
+                    path: dest.clone(),
+                    source,
+                })?;
+                entries.push(entry);
+            }
+            manifest.cases.insert(
+                r.case.id.clone(),
+                CaseEntry {
+                    fingerprint: r.case.fingerprint.clone(),
+                    recorded_at: now.clone(),
+                    source: source.clone(),
+                    reason: args.reason.clone(),
+                    images: entries,
+                    provider: r.provider.clone(),
+                },
+            );
+            out.note(format!(
+                "accepted {suite}/{} (was {} in the run)",
+                r.case.id,
+                r.case.verdict.name()
+            ));
+        }
+        store.save_manifest(&manifest)?;
+    }
+    let changed = ready
+        .iter()
+        .filter(|r| r.case.verdict != CaseVerdict::Pass)
+        .count();
+    println!(
+        "accepted {} of run {} into {}",
+        if ready.len() == 1 {
+            "1 case".to_string()
+        } else {
+            format!("{} cases", ready.len())
+        },
+        report.run_id,
+        store.root().display()
+    );
+    if changed == 0 {
+        println!(
+            "note: every accepted case had passed; their baselines were refreshed with this run's samples"
+        );
+    }
+    Ok(ExitStatus::Pass)
+}
