@@ -122,12 +122,13 @@ fn prepare<'a>(
             .images
             .get(n as usize)
             .ok_or_else(|| format!("{name}: sample {n} has no baseline"))?;
-        let compared = s
-            .baseline
-            .as_deref()
-            .filter(|p| inside_run(p))
-            .and_then(|p| std::fs::read(run_dir.join(p)).ok())
-            .map(|b| sha256_hex(&b));
+        let compared = s.baseline_sha256.clone().or_else(|| {
+            s.baseline
+                .as_deref()
+                .filter(|p| inside_run(p))
+                .and_then(|p| std::fs::read(run_dir.join(p)).ok())
+                .map(|b| sha256_hex(&b))
+        });
         if compared.as_deref() != Some(current.sha256.as_str()) {
             return Err(format!(
                 "{name}: the run is stale: baseline sample {n} changed since this run; run the suite again"

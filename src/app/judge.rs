@@ -39,6 +39,32 @@ pub(crate) fn extension(bytes: &[u8]) -> &'static str {
     }
 }
 
+/// Longest side of the display copies a run writes (baseline copies, heatmaps).
+const DISPLAY_SIDE: u32 = 1024;
+
+/// A display copy: at most `DISPLAY_SIDE` on its long side, JPEG quality 90.
+fn display_jpeg(img: &RgbImage) -> Result<Vec<u8>, String> {
+    let (w, h) = img.dimensions();
+    let small;
+    let img = if w.max(h) > DISPLAY_SIDE {
+        let scale = f64::from(DISPLAY_SIDE) / f64::from(w.max(h));
+        let (nw, nh) = (
+            ((f64::from(w) * scale).round() as u32).max(1),
+            ((f64::from(h) * scale).round() as u32).max(1),
+        );
+        small = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+        &small
+    } else {
+        img
+    };
+    let mut out = Vec::new();
+    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+        &mut out, 90,
+    ))
+    .map_err(|e| format!("cannot encode a display copy: {e}"))?;
+    Ok(out)
+}
+
 fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
     crate::store::write_atomic(&dir.join(rel), bytes)
         .map_err(|e| format!("cannot write {rel}: {e}"))
@@ -188,6 +214,7 @@ pub(crate) fn judge_case(
         let mut s = SampleReport {
             index: pair.index,
             baseline: None,
+            baseline_sha256: None,
             candidate: None,
             heatmap: None,
             metrics: None,
@@ -199,27 +226,22 @@ pub(crate) fn judge_case(
         };
         let scored = (|| {
             let base_bytes = pair.baseline?;
-            let base_rel = format!(
-                "baselines/{}/{}/{}.{}",
-                info.suite,
-                info.id,
-                pair.index,
-                extension(&base_bytes)
-            );
-            write(dir, &base_rel, &base_bytes)?;
-            s.baseline = Some(base_rel);
+            s.baseline_sha256 = Some(crate::suite::sha256_hex(&base_bytes));
             s.candidate = Some(pair.candidate?.0);
             let (base, cand) = (
                 base.as_ref().map_err(Clone::clone)?,
                 cand.as_ref().map_err(Clone::clone)?,
             );
+            // The report shows the baseline and the heatmap; the stored baseline stays
+            // the reference, so display copies are JPEG and the heatmap is at most
+            // DISPLAY_SIDE wide, keeping the run folder dominated by the candidates.
+            let base_rel = format!("baselines/{}/{}/{}.jpg", info.suite, info.id, pair.index);
+            write(dir, &base_rel, &display_jpeg(base)?)?;
+            s.baseline = Some(base_rel);
             let ps = score::score_pair(base, cand);
-            let mut png = Vec::new();
-            score::heatmap(&ps.ssim_map)
-                .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
-                .map_err(|e| format!("cannot encode heatmap: {e}"))?;
-            let heat_rel = format!("diffs/{}/{}/{}.png", info.suite, info.id, pair.index);
-            write(dir, &heat_rel, &png)?;
+            let heat = score::heatmap(&ps.ssim_map);
+            let heat_rel = format!("diffs/{}/{}/{}.jpg", info.suite, info.id, pair.index);
+            write(dir, &heat_rel, &display_jpeg(&heat)?)?;
             s.heatmap = Some(heat_rel);
             s.size_change = ps.size_change;
             s.base_palette = ps.base_palette;

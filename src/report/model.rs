@@ -81,6 +81,9 @@ pub struct SampleReport {
     /// Baseline image, relative to the run folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
+    /// sha256 of the baseline image scored (the stored file, not the display copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_sha256: Option<String>,
     /// Candidate image, relative to the run folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate: Option<String>,
