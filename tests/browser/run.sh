@@ -30,8 +30,10 @@ say "npm ci (playwright-core)"
 (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
   || fail "npm ci in tests/browser failed"
 
-say "cargo build"
-cargo build --quiet --locked || fail "cargo build failed"
+# `cargo test --no-run` builds the binary with the same dependency features as the
+# test run before it, so CI compiles the dependencies once, not twice.
+say "cargo test --no-run"
+cargo test --no-run --quiet --locked || fail "cargo build failed"
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 bin="$target_dir/debug/driftgate"
 [ -x "$bin" ] || fail "no binary at $bin"
