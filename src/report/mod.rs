@@ -78,18 +78,16 @@ pub fn write_all_with_history(
     history: &[HistoryRecord],
 ) -> Result<(), ReportError> {
     write_thumbnails(report, dir)?;
-    let files = [
-        ("run.json", render_json(report) + "\n"),
-        ("junit.xml", render_junit(report)?),
-        ("summary.md", render_markdown(report)),
-        ("index.html", render_html_with_history(report, history)),
-    ];
-    for (name, text) in files {
+    let write = |name: &str, text: String| {
         let path = dir.join(name);
         crate::store::write_atomic(&path, text.as_bytes())
-            .map_err(|source| ReportError::Io { path, source })?;
-    }
-    Ok(())
+            .map_err(|source| ReportError::Io { path, source })
+    };
+    // One document alive at a time: on large runs each is megabytes.
+    write("run.json", render_json(report) + "\n")?;
+    write("junit.xml", render_junit(report)?)?;
+    write("summary.md", render_markdown(report))?;
+    write("index.html", render_html_with_history(report, history))
 }
 
 /// Reads a run folder's `run.json`.
