@@ -7,6 +7,15 @@
 
 #![deny(missing_docs)]
 
+/// `println!` that stays quiet when stdout is a closed pipe, as in `driftgate schema |
+/// head`, instead of panicking; the command still ends with its own exit status.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod app;
 pub mod cli;
 pub mod error;

@@ -276,7 +276,7 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
         .iter()
         .filter(|r| r.case.verdict != CaseVerdict::Pass)
         .count();
-    println!(
+    outln!(
         "accepted {} of run {} into {}",
         if ready.len() == 1 {
             "1 case".to_string()
@@ -287,7 +287,7 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
         store.root().display()
     );
     if changed == 0 {
-        println!(
+        outln!(
             "note: every accepted case had passed; their baselines were refreshed with this run's samples"
         );
     }

@@ -100,7 +100,7 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
         ));
     }
     if problems.is_empty() {
-        println!("ok: {} suites valid", suites.len());
+        outln!("ok: {} suites valid", suites.len());
         Ok(ExitStatus::Pass)
     } else {
         Err(Error::usage(

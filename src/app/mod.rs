@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Pass)
         }
         Command::Schema => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&crate::suite::schema()).unwrap_or_default()
             );
@@ -70,9 +70,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
 
 /// `driftgate providers`: never prints a key, only whether its variable is set.
 fn providers() {
-    println!(
+    outln!(
         "{:<11} {:<20} {:<4} base URL",
-        "provider", "key variable", "set"
+        "provider",
+        "key variable",
+        "set"
     );
     for (kind, var, base) in crate::provider::CATALOG {
         let set = match var {
@@ -80,7 +82,7 @@ fn providers() {
             Some(_) => "no",
             None => "-",
         };
-        println!(
+        outln!(
             "{:<11} {:<20} {set:<4} {base}",
             kind.name(),
             var.unwrap_or("-")
@@ -222,13 +224,13 @@ fn finish(
     out: Output,
 ) -> ExitStatus {
     match format {
-        crate::cli::Format::Json => println!("{}", crate::report::render_json(report)),
+        crate::cli::Format::Json => outln!("{}", crate::report::render_json(report)),
         crate::cli::Format::Human => {
             let text = crate::report::human_summary(report, Some(dir));
             if out.quiet {
-                println!("{}", text.lines().rev().nth(1).unwrap_or_default());
+                outln!("{}", text.lines().rev().nth(1).unwrap_or_default());
             } else {
-                println!("{text}");
+                outln!("{text}");
             }
         }
     }

@@ -128,7 +128,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         if recorded > 0 {
             store.save_manifest(&manifest)?;
         }
-        println!(
+        outln!(
             "{}: recorded {recorded} of {} cases into {}",
             suite.id,
             cases.len(),

@@ -26,7 +26,7 @@ pub(super) fn report(args: &ReportArgs, out: Output) -> Result<ExitStatus, Error
         "re-rendered {}",
         args.run_dir.join("index.html").display()
     ));
-    println!("{}", crate::report::human_summary(&report, None));
+    outln!("{}", crate::report::human_summary(&report, None));
     Ok(ExitStatus::Pass)
 }
 

@@ -80,14 +80,14 @@ pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output)
             .sum();
         total += n;
         if let Some(var) = crate::provider::missing_key(&suite.model) {
-            println!(
+            outln!(
                 "problem: suite {} needs {var}, which is not set; `run` and `record` will stop",
                 suite.id
             );
         }
         let price = suite.model.price_per_image.unwrap_or(0.0);
         cost += price * n as f64;
-        println!(
+        outln!(
             "suite {} ({} {}): {} cases, {n} requests, est. ${:.2}",
             suite.id,
             suite.model.provider.name(),
@@ -103,7 +103,7 @@ pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output)
             ));
         }
     }
-    println!("dry run: {total} requests, est. ${cost:.2}; nothing was sent");
+    outln!("dry run: {total} requests, est. ${cost:.2}; nothing was sent");
 }
 
 pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
