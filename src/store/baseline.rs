@@ -54,6 +54,16 @@ pub enum StoreError {
         /// The image.
         path: PathBuf,
     },
+    /// Another live driftgate is changing the suite's baselines.
+    #[error("another driftgate is recording suite {suite} (pid {pid}); wait for it to finish, or remove {} if no driftgate is running", path.display())]
+    Locked {
+        /// The suite.
+        suite: String,
+        /// The process holding the lock.
+        pid: u32,
+        /// The lock file.
+        path: PathBuf,
+    },
     /// An image could not be encoded for storage.
     #[error("cannot encode {} as PNG", path.display())]
     Encode {
@@ -184,8 +194,11 @@ impl BaselineStore {
         }
     }
 
-    /// Removes debris of interrupted writes under a suite's folder.
+    /// Finishes or discards an interrupted commit (see [`BaselineStore::recover`]), then
+    /// removes debris of interrupted writes under a suite's folder. Best effort: what
+    /// cannot be repaired shows up when the baselines are verified.
     pub fn clean(&self, suite: &str) {
+        let _ = self.recover(suite);
         let dir = self.suite_dir(suite);
         clean_temp_files(&dir);
         for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
