@@ -187,22 +187,23 @@ impl Http {
 
     /// A network failure: timeouts and connection errors are transient.
     pub(crate) fn transport(&self, e: &reqwest::Error) -> ProviderError {
-        let what = if e.is_timeout() {
-            "timed out"
+        let (kind, what) = if e.is_timeout() {
+            (ErrorKind::Transient, "timed out")
         } else if e.is_connect() {
-            "cannot connect"
+            (ErrorKind::Transient, "cannot connect")
         } else if e.is_redirect() {
-            return ProviderError::new(ErrorKind::Fatal, format!("redirect refused: {e}"));
+            (ErrorKind::Fatal, "redirect refused")
         } else {
-            "network error"
+            (ErrorKind::Transient, "network error")
         };
+        // The causes carry the why (for a redirect: the refused target and the rule).
         let mut msg = format!("{what}: {e}");
         let mut src = std::error::Error::source(e);
         while let Some(s) = src {
             msg.push_str(&format!(": {s}"));
             src = s.source();
         }
-        ProviderError::new(ErrorKind::Transient, self.key.scrub(&msg))
+        ProviderError::new(kind, self.key.scrub(&msg))
     }
 
     fn transport_or(&self, e: ReadError) -> ProviderError {

@@ -312,6 +312,21 @@ fn parse_diagnostic(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
         )
         .hint(hint);
     }
+    // The parser's own text for this ("budget breached: Nodes { nodes: 250001 }") does
+    // not tell a suite author what went wrong.
+    let inner = match err.without_snippet() {
+        serde_saphyr::Error::AliasError { error, .. } => error.without_snippet(),
+        other => other,
+    };
+    if let serde_saphyr::Error::Budget { breach, .. } = inner {
+        return Diagnostic::new(
+            file,
+            line,
+            column,
+            format!("the suite expands to more than the parser allows ({breach:?})"),
+        )
+        .hint("aliases repeated many times (a \"billion laughs\") or a generated file: write the values out or split the suite");
+    }
     let full = err.without_snippet().to_string();
     // The first line is the message proper, after the parser's own position prefix.
     let first = full.lines().next().unwrap_or("invalid suite").trim();
