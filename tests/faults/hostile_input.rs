@@ -123,7 +123,7 @@ fn yaml_alias_bomb_is_refused() {
         let prev = format!("*a{}", i - 1);
         params.push_str(&format!(
             "      a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 9].join(", ")
+            [prev.as_str(); 9].join(", ")
         ));
     }
     let s = suite_with(

@@ -81,9 +81,7 @@ async fn every_providers_key_stays_out_of_every_output_at_vv() {
             let p = Project::new();
             // The same cases recorded by the offline sim give the run baselines to judge
             // against: the request fingerprint does not depend on the platform.
-            let cases = format!(
-                "defaults: {{ size: {{ width: 32, height: 32 }}, seed: 3, samples: 1 }}\ncases:\n  - id: a\n    prompt: a bottle on a table\n"
-            );
+            let cases = "defaults: { size: { width: 32, height: 32 }, seed: 3, samples: 1 }\ncases:\n  - id: a\n    prompt: a bottle on a table\n";
             let sim = p.write(
                 "sim.yaml",
                 format!("suite: leak\nmodel: {{ provider: sim, endpoint: {endpoint}, version: \"1\", send_seed: true }}\n{cases}"),
