@@ -16,8 +16,11 @@ const BASE: &str = "suite: hostile\nmodel: { provider: sim, endpoint: sim/x, ver
 /// `driftgate check` on `rel` with memory bounded; returns its output and duration.
 fn check_bounded(p: &Project, rel: &str) -> (Output, Duration) {
     let started = Instant::now();
-    let out = std::process::Command::new("sh")
+    // `timeout` turns a hang (say, reading a FIFO) into a failure instead of a stuck test.
+    let out = std::process::Command::new("timeout")
         .args([
+            "20",
+            "sh",
             "-c",
             "ulimit -v 1048576 && exec \"$0\" check \"$1\"",
             env!("CARGO_BIN_EXE_driftgate"),
@@ -376,4 +379,37 @@ fn file_urls_from_a_provider_are_refused_even_on_loopback() {
         assert_eq!(code(&o), 3, "{}", text(&o));
         assert!(text(&o).contains("unsupported URL scheme"), "{}", text(&o));
     });
+}
+
+#[test]
+fn reference_that_is_a_fifo_is_refused_without_hanging() {
+    let p = Project::new();
+    let fifo = p.path().join("suites/ref.png");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let s = suite_with(
+        &p,
+        "cases:\n  - id: a\n    prompt: p\n    references: [ref.png]\n",
+    );
+    refused(&p, &s, "reference `ref.png` is not a regular file");
+}
+
+#[test]
+fn reference_above_the_size_cap_is_refused_without_reading_it() {
+    let p = Project::new();
+    // Sparse: 2 GiB long, nothing on disk; reading it would need 2 GiB of memory.
+    let f = std::fs::File::create(p.path().join("suites/huge.png")).unwrap();
+    f.set_len(2 << 30).unwrap();
+    let s = suite_with(
+        &p,
+        "cases:\n  - id: a\n    prompt: p\n    references: [huge.png]\n",
+    );
+    refused(
+        &p,
+        &s,
+        "reference `huge.png` is 2147483648 bytes, above the limit of 67108864",
+    );
 }
