@@ -349,3 +349,66 @@ fn missing_baseline_image_is_refused() {
     });
     refused_by_check_and_run(&p, &suite, "case-0/1.png is missing");
 }
+
+#[test]
+fn manifest_naming_files_outside_the_store_is_refused_without_reading_them() {
+    for hostile in [
+        "../../suites/tiny.yaml",
+        "/dev/zero",
+        "case-0/../../../suites/tiny.yaml",
+    ] {
+        let (p, suite) = damaged(|p| {
+            let path = p.path().join("baselines/tiny/manifest.json");
+            let mut m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            m["cases"]["case-0"]["images"][0]["file"] = hostile.into();
+            std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        });
+        // A timeout turns an endless read (of /dev/zero) into a failure.
+        for args in [
+            vec!["check", suite.as_str()],
+            vec!["run", suite.as_str(), "--out", "out"],
+        ] {
+            let started = Instant::now();
+            let o = std::process::Command::new("timeout")
+                .arg("20")
+                .arg(env!("CARGO_BIN_EXE_driftgate"))
+                .args(&args)
+                .current_dir(p.path())
+                .output()
+                .unwrap();
+            assert_eq!(code(&o), 2, "{hostile}: {}", text(&o));
+            assert!(
+                text(&o).contains("is not a baseline image path"),
+                "{hostile}: {}",
+                text(&o)
+            );
+            assert!(started.elapsed() < Duration::from_secs(5));
+        }
+    }
+}
+
+#[test]
+fn run_killed_at_random_points_leaves_baselines_untouched() {
+    let p = Project::new();
+    let suite = p.write("suites/tiny.yaml", harness::sim_suite(4));
+    let suite = suite.to_str().unwrap();
+    assert_eq!(code(&p.run(&["record", suite])), 0);
+    let before = harness::tree(&p.path().join("baselines"));
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for i in 0..10 {
+        let out = format!("out-{i}");
+        let mut child = p
+            .cmd(&["run", suite, "--out", &out, "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.below(300)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(before, harness::tree(&p.path().join("baselines")));
+    let o = p.run(&["run", suite, "--out", "final"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
