@@ -413,3 +413,25 @@ fn reference_above_the_size_cap_is_refused_without_reading_it() {
         "reference `huge.png` is 2147483648 bytes, above the limit of 67108864",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_message_with_markup_is_escaped_in_the_html_report() {
+    let fal = Fal::start().await;
+    let (p, file) = recorded(&fal, 1).await;
+    fal.when("HEALTHY", answer(&fal.file("ok.png"))).await;
+    fal.when(
+        "FAULTY",
+        ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "detail": "<script>alert('pwned')</script><img src=x onerror=alert(1)>"
+        })),
+    )
+    .await;
+    let (o, report) = run_into(&p, &file, "out", &[]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(reasons(case(&report, "faulty")).contains("<script>alert('pwned')</script>"));
+    let html = std::fs::read_to_string(p.path().join("out/index.html")).unwrap();
+    assert!(!html.contains("<script>alert("), "raw markup in index.html");
+    assert!(!html.contains("<img src=x"), "raw markup in index.html");
+    let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
+    assert!(!junit.contains("<script>"), "raw markup in junit.xml");
+}

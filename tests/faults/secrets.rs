@@ -168,3 +168,27 @@ async fn successful_record_and_run_at_vv_leak_no_key() {
     let all = all_output(&p, &[rec, run]);
     assert!(!all.contains(KEY), "key leaked");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_echoed_in_response_metadata_is_not_stored() {
+    let fal = Fal::start().await;
+    let p = Project::new();
+    let file = p.write("suites/faults.yaml", harness::fal_suite(&fal.uri(), 1));
+    let file = file.to_string_lossy().into_owned();
+    // A proxy that reflects the credential into the request id it hands back.
+    fal.when(
+        "a",
+        harness::answer(&fal.file("ok.png"))
+            .insert_header("x-fal-request-id", format!("req-{KEY}").as_str()),
+    )
+    .await;
+    let rec = p.run(&["-vv", "record", &file, "--retry-base-ms", "1"]);
+    assert_eq!(code(&rec), 0, "{}", text(&rec));
+    let run = p.run(&["-vv", "run", &file, "--out", "out"]);
+    let all = all_output(&p, &[rec, run]);
+    assert!(
+        !all.contains(KEY),
+        "key leaked: {}",
+        &all[all.find(KEY).map_or(0, |i| i.saturating_sub(200))..]
+    );
+}
