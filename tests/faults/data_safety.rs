@@ -49,6 +49,7 @@ impl Rng {
     }
 }
 
+/// Signals sent in the loop: SIGKILL, and SIGINT every fifth time.
 const KILLS: usize = 60;
 
 #[test]
@@ -84,7 +85,7 @@ fn record_killed_at_random_points_leaves_every_case_old_or_new() {
         .as_nanos() as u64
         | 1;
     let mut rng = Rng(seed);
-    let mut switched = 0;
+    let (mut switched, mut forward, mut discarded) = (0, 0, 0);
     let mut previous = images(&p.path().join("baselines/tiny"));
     for i in 0..KILLS {
         let build = if i % 2 == 0 { "2" } else { "1" };
@@ -97,9 +98,24 @@ fn record_killed_at_random_points_leaves_every_case_old_or_new() {
             .unwrap();
         // Anywhere from before the process starts working to just after it would finish.
         std::thread::sleep(Duration::from_micros(rng.below(full + full / 5)));
-        let _ = child.kill();
+        if i % 5 == 4 {
+            // Ctrl-C: record has no handler, so this ends it like a kill, only later.
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+        } else {
+            let _ = child.kill();
+        }
         let _ = child.wait();
 
+        // Which window the signal hit: after the commit point (the next start finishes
+        // the switch) or while staging (the next start discards it).
+        let staging = p.path().join("baselines/tiny/.staging");
+        if staging.join("COMMIT").exists() {
+            forward += 1;
+        } else if staging.exists() {
+            discarded += 1;
+        }
         let check = p.run(&["check", suite, "--baselines", "baselines"]);
         assert_eq!(
             code(&check),
@@ -120,7 +136,11 @@ fn record_killed_at_random_points_leaves_every_case_old_or_new() {
         }
         previous = now;
     }
-    eprintln!("{KILLS} kills, {switched} of them after the baselines had switched (seed {seed})");
+    eprintln!(
+        "{KILLS} kills ({} SIGINT): {switched} switched the baselines, {forward} mid-switch \
+         (rolled forward), {discarded} mid-staging (discarded); seed {seed}",
+        KILLS / 5
+    );
 
     // A completed record afterwards leaves no debris of the interrupted ones.
     let o = p.run(&["record", "--force", suite, "--baselines", "baselines"]);
