@@ -333,3 +333,37 @@ async fn error_and_drift_in_one_run_exits_1_and_says_both() {
     assert_eq!(case(&report, "faulty")["verdict"], "error");
     assert!(reasons(case(&report, "faulty")).contains("Invalid image_size"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_reset_on_the_api_call_fails_one_suite_and_the_other_is_judged() {
+    let fal = Fal::start().await;
+    let (p, file) = recorded(&fal, 3).await;
+    // A second suite, recorded from the healthy emulator, then pointed at a host that
+    // resets every connection (base_url is not part of the request fingerprint).
+    let other = harness::fal_suite(&fal.uri(), 3).replace("suite: faults", "suite: resets");
+    let other_file = p.write("suites/resets.yaml", &other);
+    let other_file = other_file.to_string_lossy().into_owned();
+    fal.all_ok().await;
+    let mut args = vec!["record", other_file.as_str()];
+    args.extend_from_slice(harness::FAST);
+    let o = p.run(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let reset = raw(|s| {
+        std::thread::sleep(Duration::from_millis(30));
+        drop(s);
+    });
+    p.write("suites/resets.yaml", other.replace(&fal.uri(), &reset));
+    let (o, report) = run_into(&p, &file, "out", &[other_file.as_str()]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert_eq!(report["verdict"], "incomplete");
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for c in cases {
+        if c["suite"] == "resets" {
+            assert_eq!(c["verdict"], "error", "{c:#}");
+            assert!(reasons(c).contains("transient failure"), "{c:#}");
+        } else {
+            assert_eq!(c["verdict"], "pass", "{c:#}");
+        }
+    }
+}
