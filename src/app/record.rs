@@ -36,10 +36,10 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     let mut manifests = Vec::new();
     let mut existing = Vec::new();
     // Held until the end: released on return, and a killed holder's lock is stale.
-    let mut _locks = Vec::new();
+    let mut locks = Vec::new();
     for (suite, (cases, _)) in suites.iter().zip(&plans) {
         if !args.common.dry_run {
-            _locks.push(SuiteLock::acquire(&store.suite_dir(&suite.id), &suite.id)?);
+            locks.push(SuiteLock::acquire(&store.suite_dir(&suite.id), &suite.id)?);
         }
         store.clean(&suite.id);
         let manifest = store

@@ -76,8 +76,8 @@ fn interrupted_error() -> ProviderError {
     )
 }
 
-/// Resolves once [`interrupt`] has been called; polled, because a signal handler
-/// cannot wake tasks and a short poll costs nothing next to a network request.
+/// Resolves once [`interrupt`] has been called. Polled: simpler than handing a notifier
+/// to every job, and a 50 ms check costs nothing next to a network request.
 async fn until_interrupted() {
     while !interrupted() {
         tokio::time::sleep(Duration::from_millis(50)).await;
