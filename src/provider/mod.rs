@@ -377,3 +377,23 @@ pub(crate) fn merge_params(body: &mut serde_json::Value, params: &crate::suite::
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_scrubbed_of_the_key() {
+        let key = ApiKey::new("sk-secret-value");
+        let mut m = Metadata {
+            request_id: Some("req-sk-secret-value".into()),
+            model: Some("m sk-secret-value".into()),
+            headers: [("x-echo".to_string(), "Bearer sk-secret-value".to_string())].into(),
+            ..Metadata::default()
+        };
+        m.scrub(&key);
+        assert_eq!(m.request_id.as_deref(), Some("req-****"));
+        assert_eq!(m.model.as_deref(), Some("m ****"));
+        assert_eq!(m.headers["x-echo"], "Bearer ****");
+    }
+}

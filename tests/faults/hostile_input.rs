@@ -290,14 +290,20 @@ async fn image_download_above_the_size_cap_is_cut_off() {
 /// A suite on `base` that driftgate does not treat as loopback, though it reaches the
 /// emulator: the v4-mapped form of 127.0.0.1. Provider URLs are then held to the
 /// public rules: https only, no private or loopback hosts, redirects included.
-async fn not_loopback(fal: &Fal) -> (Project, String) {
+async fn not_loopback(fal: &Fal) -> Option<(Project, String)> {
     let port = fal.server.address().port();
+    // Hosts without IPv6 cannot reach the v4-mapped address; the rule is still covered
+    // by the unit tests of `provider::http`.
+    if std::net::TcpStream::connect(("::ffff:127.0.0.1", port)).is_err() {
+        eprintln!("skipped: this host cannot connect to [::ffff:127.0.0.1]");
+        return None;
+    }
     let p = Project::new();
     let f = p.write(
         "suites/faults.yaml",
         harness::fal_suite(&format!("http://[::ffff:127.0.0.1]:{port}"), 1),
     );
-    (p, f.to_string_lossy().into_owned())
+    Some((p, f.to_string_lossy().into_owned()))
 }
 
 fn record_refuses(p: &Project, file: &str, phrases: &[&str]) {
@@ -314,7 +320,9 @@ fn record_refuses(p: &Project, file: &str, phrases: &[&str]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_http_and_private_image_urls_are_refused() {
     let fal = Fal::start().await;
-    let (p, file) = not_loopback(&fal).await;
+    let Some((p, file)) = not_loopback(&fal).await else {
+        return;
+    };
     fal.when("HEALTHY", answer(&fal.file("ok.png"))).await;
     fal.when("FAULTY", answer("https://10.1.2.3/files/ok.png"))
         .await;
@@ -340,7 +348,9 @@ async fn plain_http_and_private_image_urls_are_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redirects_into_loopback_or_private_ranges_are_refused() {
     let fal = Fal::start().await;
-    let (p, file) = not_loopback(&fal).await;
+    let Some((p, file)) = not_loopback(&fal).await else {
+        return;
+    };
     fal.when(
         "HEALTHY",
         ResponseTemplate::new(307).insert_header("location", fal.file("ok.png").as_str()),

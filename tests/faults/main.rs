@@ -2,7 +2,9 @@
 //! driven through the real binary in temp folders. Test names read as a catalogue
 //! (`network::…`, `data_safety::…`, `hostile_input::…`, `secrets::…`), and
 //! `docs/failures.md` lists the same entries with what the user sees. Nothing leaves
-//! 127.0.0.1.
+//! 127.0.0.1. Unix only: the catalogue sends signals and makes FIFOs and symlinks.
+
+#![cfg(unix)]
 
 #[path = "../providers/common.rs"]
 #[allow(dead_code)]
