@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::suite::{Case, ModelPin, ProviderKind};
 
 pub use folder::{EXTENSIONS, Folder, sample_file};
-pub use http::HttpOptions;
+pub use http::{HttpOptions, log_requests};
 pub use secret::ApiKey;
 pub use sim::{BUILDS, Sim, render};
 

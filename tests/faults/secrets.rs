@@ -165,6 +165,16 @@ async fn successful_record_and_run_at_vv_leak_no_key() {
     assert_eq!(code(&rec), 0, "{}", text(&rec));
     let run = p.run(&["-vv", "run", &file, "--out", "out", "--format", "json"]);
     assert_eq!(code(&run), 0, "{}", text(&run));
+    let log = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(
+        log.contains("-> POST http://127.0.0.1:"),
+        "-vv logs requests: {log}"
+    );
+    assert!(
+        log.contains("authorization"),
+        "header names are shown: {log}"
+    );
+    assert!(log.contains("values redacted"), "{log}");
     let all = all_output(&p, &[rec, run]);
     assert!(!all.contains(KEY), "key leaked");
 }
