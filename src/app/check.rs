@@ -41,6 +41,8 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
         if suite.model.provider == ProviderKind::Replicate && suite.model.version.is_none() {
             out.note(format!("warning: {}: no version id: an official-model route is not pinned and may change under you", suite.id));
         }
+        // An interrupted `record` is finished or undone first, as `run` does.
+        store.clean(&suite.id);
         let manifest = match store.load_manifest(&suite.id) {
             Ok(Some(m)) => m,
             Ok(None) => {

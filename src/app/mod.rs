@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    crate::provider::log_requests(cli.verbose >= 2);
     match cli.command {
         Command::Run(args) => run::run(&args, out),
         Command::Record(args) => record::record(&args, out),

@@ -1,7 +1,9 @@
 //! `driftgate record`: call the provider and store baselines.
 //!
-//! A case's images are written only once all its samples arrived, then the manifest
-//! last, so a failed sample never leaves a case half re-recorded.
+//! A case's images are staged only once all its samples arrived, and a suite's staged
+//! cases switch in with its manifest in one commit (`store::BaselineStore::commit`), so
+//! neither a failed sample nor a kill leaves a case half re-recorded. A lock file keeps
+//! two `record`s of one suite apart.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -13,7 +15,7 @@ use crate::exit::ExitStatus;
 use crate::provider::Generation;
 use crate::run::{Progress, Stats, execute_on, plan};
 use crate::score::{DecodeLimits, decode};
-use crate::store::{BaselineStore, CaseEntry, Manifest, to_png};
+use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
 
 /// One sample of a case: its index and the provider's image or failure.
 type Sampled = (u32, Result<Generation, String>);
@@ -33,7 +35,12 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         .collect();
     let mut manifests = Vec::new();
     let mut existing = Vec::new();
+    // Held until the end: released on return, and a killed holder's lock is stale.
+    let mut locks = Vec::new();
     for (suite, (cases, _)) in suites.iter().zip(&plans) {
+        if !args.common.dry_run {
+            locks.push(SuiteLock::acquire(&store.suite_dir(&suite.id), &suite.id)?);
+        }
         store.clean(&suite.id);
         let manifest = store
             .load_manifest(&suite.id)?
@@ -118,6 +125,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
                     out.detail(format!("recorded {}/{}", suite.id, case.id));
                 }
                 Err(e) => {
+                    store.unstage_case(&suite.id, &case.id);
                     failed += 1;
                     eprintln!("error: {}/{}: {e}", suite.id, case.id);
                 }
@@ -126,7 +134,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         manifest.model = serde_json::to_value(&suite.model).unwrap_or_default();
         manifest.scorer_version = crate::score::SCORER_VERSION;
         if recorded > 0 {
-            store.save_manifest(&manifest)?;
+            store.commit(&manifest)?;
         }
         outln!(
             "{}: recorded {recorded} of {} cases into {}",
@@ -147,7 +155,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     Ok(ExitStatus::Pass)
 }
 
-/// Validates every sample of a case, then writes them all.
+/// Validates every sample of a case, then stages them all.
 fn store_case(
     store: &BaselineStore,
     suite: &str,
@@ -173,7 +181,7 @@ fn store_case(
     for (n, png, w, h, meta) in ready {
         images.push(
             store
-                .write_image(suite, case, n, &png, w, h)
+                .stage_image(suite, case, n, &png, w, h)
                 .map_err(|e| e.to_string())?,
         );
         metas.push(meta);

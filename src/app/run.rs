@@ -154,6 +154,19 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     };
     let stats = Stats::default();
     let rt = runtime()?;
+    // Ctrl-C stops sending but still judges what arrived and writes the report, marked
+    // incomplete; a second Ctrl-C quits at once.
+    rt.spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            crate::run::interrupt();
+            eprintln!(
+                "interrupted: writing the report with what arrived (Ctrl-C again to quit now)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
     for (((suite, (cases, jobs)), manifest), provider) in
         suites.iter().zip(&plans).zip(&manifests).zip(&providers)
     {

@@ -25,6 +25,11 @@ pub struct Ark {
 }
 
 impl Ark {
+    /// The key this provider sends, for scrubbing what comes back.
+    pub(super) fn key(&self) -> &super::ApiKey {
+        self.http.key()
+    }
+
     pub(super) fn new(http: Http) -> Self {
         Self { http }
     }

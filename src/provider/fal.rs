@@ -34,6 +34,11 @@ pub struct Fal {
 }
 
 impl Fal {
+    /// The key this provider sends, for scrubbing what comes back.
+    pub(super) fn key(&self) -> &super::ApiKey {
+        self.http.key()
+    }
+
     pub(super) fn new(http: Http, model: &ModelPin, deadline: Option<Instant>) -> Self {
         Self {
             http,

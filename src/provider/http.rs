@@ -7,7 +7,8 @@
 //! (an emulator), in which case plain `http` to loopback is allowed too.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -23,6 +24,33 @@ pub(crate) const IMAGE_CAP: usize = 64 << 20;
 /// Largest JSON body accepted; OpenRouter and OpenAI return images inline as base64,
 /// so this is larger than any plain API answer needs.
 pub(crate) const JSON_CAP: usize = 128 << 20;
+
+/// Whether requests are logged on stderr (`-vv`); set once at startup.
+static LOG_REQUESTS: AtomicBool = AtomicBool::new(false);
+
+/// Turns the `-vv` request log on or off: method, URL without query, and header names
+/// only, because header values carry the API key.
+pub fn log_requests(on: bool) {
+    LOG_REQUESTS.store(on, Ordering::Relaxed);
+}
+
+/// One request as the `-vv` log shows it.
+fn describe(req: &reqwest::Request) -> String {
+    let url = req.url();
+    let query = if url.query().is_some() { "?…" } else { "" };
+    let names: Vec<&str> = req
+        .headers()
+        .keys()
+        .map(reqwest::header::HeaderName::as_str)
+        .collect();
+    format!(
+        "-> {} {}{}{query} (headers: {}; values redacted)",
+        req.method(),
+        url.origin().ascii_serialization(),
+        url.path(),
+        names.join(", ")
+    )
+}
 
 /// Timeouts of the HTTP client.
 #[derive(Debug, Clone, Copy)]
@@ -139,7 +167,7 @@ impl Http {
         &self,
         rb: RequestBuilder,
     ) -> Result<(u16, Value, HeaderMap), ProviderError> {
-        let resp = rb.send().await.map_err(|e| self.transport(&e))?;
+        let resp = self.send(rb).await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = read_capped(resp, JSON_CAP)
@@ -166,12 +194,7 @@ impl Http {
             return decode_data_uri(rest);
         }
         let url = self.returned_url(src)?;
-        let resp = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| self.transport(&e))?;
+        let resp = self.send(self.client.get(url)).await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = read_capped(resp, IMAGE_CAP)
@@ -185,24 +208,48 @@ impl Http {
         Ok(body)
     }
 
+    /// Sends a request, logging it at `-vv`.
+    async fn send(&self, rb: RequestBuilder) -> Result<Response, ProviderError> {
+        let req = rb.build().map_err(|e| self.transport(&e))?;
+        let log = LOG_REQUESTS.load(Ordering::Relaxed);
+        if log {
+            eprintln!("{}", self.key.scrub(&describe(&req)));
+        }
+        let started = Instant::now();
+        let resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| self.transport(&e))?;
+        if log {
+            eprintln!(
+                "<- HTTP {} in {} ms",
+                resp.status().as_u16(),
+                started.elapsed().as_millis()
+            );
+        }
+        Ok(resp)
+    }
+
     /// A network failure: timeouts and connection errors are transient.
     pub(crate) fn transport(&self, e: &reqwest::Error) -> ProviderError {
-        let what = if e.is_timeout() {
-            "timed out"
+        let (kind, what) = if e.is_timeout() {
+            (ErrorKind::Transient, "timed out")
         } else if e.is_connect() {
-            "cannot connect"
+            (ErrorKind::Transient, "cannot connect")
         } else if e.is_redirect() {
-            return ProviderError::new(ErrorKind::Fatal, format!("redirect refused: {e}"));
+            (ErrorKind::Fatal, "redirect refused")
         } else {
-            "network error"
+            (ErrorKind::Transient, "network error")
         };
+        // The causes carry the why (for a redirect: the refused target and the rule).
         let mut msg = format!("{what}: {e}");
         let mut src = std::error::Error::source(e);
         while let Some(s) = src {
             msg.push_str(&format!(": {s}"));
             src = s.source();
         }
-        ProviderError::new(ErrorKind::Transient, self.key.scrub(&msg))
+        ProviderError::new(kind, self.key.scrub(&msg))
     }
 
     fn transport_or(&self, e: ReadError) -> ProviderError {

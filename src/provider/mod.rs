@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::suite::{Case, ModelPin, ProviderKind};
 
 pub use folder::{EXTENSIONS, Folder, sample_file};
-pub use http::HttpOptions;
+pub use http::{HttpOptions, log_requests};
 pub use secret::ApiKey;
 pub use sim::{BUILDS, Sim, render};
 
@@ -59,6 +59,20 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// Replaces every occurrence of `key` in the reported strings by `****`.
+    pub fn scrub(&mut self, key: &ApiKey) {
+        for s in [&mut self.request_id, &mut self.model]
+            .into_iter()
+            .flatten()
+        {
+            *s = key.scrub(s);
+        }
+        self.headers = std::mem::take(&mut self.headers)
+            .into_iter()
+            .map(|(k, v)| (key.scrub(&k), key.scrub(&v)))
+            .collect();
+    }
+
     /// The fields that identify the build serving the endpoint, for change detection.
     /// Request ids, timings and seeds change on every call and are left out.
     #[must_use]
@@ -320,14 +334,22 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
 
 impl Provider for AnyProvider {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+        // What a platform reports (request ids, model strings, headers) is stored in
+        // manifests and reports; a proxy that reflects the credential must not put it there.
+        let scrubbed = |r: Result<Generation, ProviderError>, key: &ApiKey| {
+            r.map(|mut g| {
+                g.metadata.scrub(key);
+                g
+            })
+        };
         match self {
             Self::Sim(p) => p.generate(req).await,
             Self::Folder(p) => p.generate(req).await,
-            Self::Fal(p) => p.generate(req).await,
-            Self::Openrouter(p) => p.generate(req).await,
-            Self::Replicate(p) => p.generate(req).await,
-            Self::Ark(p) => p.generate(req).await,
-            Self::Openai(p) => p.generate(req).await,
+            Self::Fal(p) => scrubbed(p.generate(req).await, p.key()),
+            Self::Openrouter(p) => scrubbed(p.generate(req).await, p.key()),
+            Self::Replicate(p) => scrubbed(p.generate(req).await, p.key()),
+            Self::Ark(p) => scrubbed(p.generate(req).await, p.key()),
+            Self::Openai(p) => scrubbed(p.generate(req).await, p.key()),
         }
     }
 }
@@ -353,5 +375,25 @@ pub(crate) fn merge_params(body: &mut serde_json::Value, params: &crate::suite::
         for (k, v) in params {
             obj.insert(k.clone(), v.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_scrubbed_of_the_key() {
+        let key = ApiKey::new("sk-secret-value");
+        let mut m = Metadata {
+            request_id: Some("req-sk-secret-value".into()),
+            model: Some("m sk-secret-value".into()),
+            headers: [("x-echo".to_string(), "Bearer sk-secret-value".to_string())].into(),
+            ..Metadata::default()
+        };
+        m.scrub(&key);
+        assert_eq!(m.request_id.as_deref(), Some("req-****"));
+        assert_eq!(m.model.as_deref(), Some("m ****"));
+        assert_eq!(m.headers["x-echo"], "Bearer ****");
     }
 }

@@ -26,6 +26,11 @@ pub struct OpenAi {
 }
 
 impl OpenAi {
+    /// The key this provider sends, for scrubbing what comes back.
+    pub(super) fn key(&self) -> &super::ApiKey {
+        self.http.key()
+    }
+
     pub(super) fn new(http: Http) -> Self {
         Self { http }
     }

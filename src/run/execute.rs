@@ -2,7 +2,7 @@
 //! budget and retries, handing each result to the caller as it arrives so that images
 //! go to disk at once instead of piling up in memory.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -52,6 +52,36 @@ fn past_deadline() -> ProviderError {
         ErrorKind::Transient,
         "not finished before the run deadline (--deadline)",
     )
+}
+
+/// Set once by Ctrl-C (see [`interrupt`]); the whole process winds down after it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Stops the executor: nothing more is sent, requests in flight are dropped, and every
+/// unfinished job ends as "interrupted" so the caller can still judge what arrived.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+#[must_use]
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+fn interrupted_error() -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Budget,
+        "interrupted (Ctrl-C) before this sample finished",
+    )
+}
+
+/// Resolves once [`interrupt`] has been called. Polled: simpler than handing a notifier
+/// to every job, and a 50 ms check costs nothing next to a network request.
+async fn until_interrupted() {
+    while !interrupted() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Counters of a run.
@@ -152,26 +182,43 @@ fn finished<'a, P: Provider>(
             if let Some(p) = pacer {
                 p.wait(options.deadline).await;
             }
+            if interrupted() {
+                break Err(interrupted_error());
+            }
             if options.deadline.is_some_and(|d| Instant::now() >= d) {
                 break Err(past_deadline());
             }
             stats.requests.fetch_add(1, Ordering::SeqCst);
             attempt += 1;
-            let call = provider.generate(req);
-            let outcome = match options.deadline {
-                Some(d) => tokio::time::timeout_at((d + CANCEL_GRACE).into(), call)
-                    .await
-                    .unwrap_or_else(|_| Err(past_deadline())),
-                None => call.await,
+            let call = async {
+                match options.deadline {
+                    Some(d) => {
+                        tokio::time::timeout_at((d + CANCEL_GRACE).into(), provider.generate(req))
+                            .await
+                            .unwrap_or_else(|_| Err(past_deadline()))
+                    }
+                    None => provider.generate(req).await,
+                }
+            };
+            let outcome = tokio::select! {
+                r = call => r,
+                () = until_interrupted() => Err(interrupted_error()),
             };
             match outcome {
-                Err(e) if e.kind.is_retryable() && attempt < options.max_attempts => {
+                Err(e)
+                    if e.kind.is_retryable()
+                        && attempt < options.max_attempts
+                        && !interrupted() =>
+                {
                     let wait = backoff(options.backoff_base, attempt, e.retry_after);
                     if options.deadline.is_some_and(|d| Instant::now() + wait >= d) {
                         break Err(e);
                     }
                     stats.retries.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(wait).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = until_interrupted() => {}
+                    }
                 }
                 other => break other,
             }

@@ -7,6 +7,6 @@ mod limit;
 mod plan;
 mod progress;
 
-pub use execute::{ExecOptions, Finished, Stats, execute, execute_on};
+pub use execute::{ExecOptions, Finished, Stats, execute, execute_on, interrupt, interrupted};
 pub use plan::{Job, Selection, plan};
 pub use progress::Progress;

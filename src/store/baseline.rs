@@ -1,7 +1,7 @@
 //! The baseline store: `<root>/<suite>/<case>/<n>.png` plus `<root>/<suite>/manifest.json`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::atomic::{clean_temp_files, write_atomic};
 use super::manifest::{ImageEntry, Manifest};
@@ -54,6 +54,32 @@ pub enum StoreError {
         /// The image.
         path: PathBuf,
     },
+    /// The manifest names a file that is not `<case>/<n>.png` inside the suite's folder.
+    #[error("`{}` in the manifest of suite {suite} is not a baseline image path (<case>/<file> inside the suite's folder)", file.escape_debug())]
+    BadPath {
+        /// The suite.
+        suite: String,
+        /// The name as the manifest gives it.
+        file: String,
+    },
+    /// A baseline file exists but cannot be a baseline image.
+    #[error("baseline {} {why}", path.display())]
+    NotImage {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// Another live driftgate is changing the suite's baselines.
+    #[error("another driftgate is recording suite {suite} (pid {pid}); wait for it to finish, or remove {} if no driftgate is running", path.display())]
+    Locked {
+        /// The suite.
+        suite: String,
+        /// The process holding the lock.
+        pid: u32,
+        /// The lock file.
+        path: PathBuf,
+    },
     /// An image could not be encoded for storage.
     #[error("cannot encode {} as PNG", path.display())]
     Encode {
@@ -64,6 +90,9 @@ pub enum StoreError {
         source: image::ImageError,
     },
 }
+
+/// Largest baseline image read: the same cap as image downloads.
+const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Baselines on disk.
 #[derive(Debug, Clone)]
@@ -164,7 +193,36 @@ impl BaselineStore {
     /// # Errors
     /// When the file is missing, unreadable or altered.
     pub fn read_image(&self, suite: &str, entry: &ImageEntry) -> Result<Vec<u8>, StoreError> {
+        // The manifest is input like any other: a name climbing out of the store or a
+        // device file would otherwise be read, possibly without end.
+        let mut parts = Path::new(&entry.file).components();
+        let well_formed = matches!(
+            (parts.next(), parts.next(), parts.next()),
+            (Some(Component::Normal(c)), Some(Component::Normal(f)), None)
+                if !c.to_string_lossy().starts_with('.') && !f.to_string_lossy().starts_with('.')
+        );
+        if !well_formed {
+            return Err(StoreError::BadPath {
+                suite: suite.to_string(),
+                file: entry.file.clone(),
+            });
+        }
         let path = self.image_path(suite, entry);
+        match fs::metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Err(StoreError::NotImage {
+                    path,
+                    why: "is not a regular file".into(),
+                });
+            }
+            Ok(m) if m.len() > MAX_IMAGE_BYTES => {
+                return Err(StoreError::NotImage {
+                    path,
+                    why: format!("is {} bytes, above the limit of {MAX_IMAGE_BYTES}", m.len()),
+                });
+            }
+            _ => {}
+        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -184,8 +242,11 @@ impl BaselineStore {
         }
     }
 
-    /// Removes debris of interrupted writes under a suite's folder.
+    /// Finishes or discards an interrupted commit (see [`BaselineStore::recover`]), then
+    /// removes debris of interrupted writes under a suite's folder. Best effort: what
+    /// cannot be repaired shows up when the baselines are verified.
     pub fn clean(&self, suite: &str) {
+        let _ = self.recover(suite);
         let dir = self.suite_dir(suite);
         clean_temp_files(&dir);
         for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {

@@ -17,6 +17,8 @@ use super::model::{Params, ProviderKind, RawCase, RawModel, RawSuite, Size, Thre
 const MAX_SUITE_BYTES: u64 = 4 * 1024 * 1024;
 /// Prompts longer than this are refused: no hosted model takes more.
 const MAX_PROMPT_BYTES: usize = 16 * 1024;
+/// Reference images larger than this are refused: the same cap as image downloads.
+const MAX_REFERENCE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest width or height a case may ask for.
 const MAX_SIDE: u32 = 8192;
 /// Most samples a case may ask for.
@@ -312,6 +314,21 @@ fn parse_diagnostic(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
         )
         .hint(hint);
     }
+    // The parser's own text for this ("budget breached: Nodes { nodes: 250001 }") does
+    // not tell a suite author what went wrong.
+    let inner = match err.without_snippet() {
+        serde_saphyr::Error::AliasError { error, .. } => error.without_snippet(),
+        other => other,
+    };
+    if let serde_saphyr::Error::Budget { breach, .. } = inner {
+        return Diagnostic::new(
+            file,
+            line,
+            column,
+            format!("the suite expands to more than the parser allows ({breach:?})"),
+        )
+        .hint("aliases repeated many times (a \"billion laughs\") or a generated file: write the values out or split the suite");
+    }
     let full = err.without_snippet().to_string();
     // The first line is the message proper, after the parser's own position prefix.
     let first = full.lines().next().unwrap_or("invalid suite").trim();
@@ -569,6 +586,7 @@ fn validate_case(
     for r in rc.references {
         let loc = r.referenced;
         match contained(dir, &r.value).and_then(|path| {
+            check_reference_file(&path, &r.value)?;
             fs::read(&path)
                 .map(|b| (path, sha256_hex(&b)))
                 .map_err(|e| format!("cannot read `{}`: {e}", r.value))
@@ -605,6 +623,24 @@ fn validate_case(
             .map_or(thresholds, |t| thresholds.overridden_by(t)),
         line,
     }
+}
+
+/// A reference is read whole (to hash it, then to upload it): refuse what is not a
+/// regular file (a FIFO would block the read forever) or is too large to hold in memory.
+fn check_reference_file(path: &Path, name: &str) -> Result<(), String> {
+    let meta =
+        fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", name.escape_debug()))?;
+    if !meta.is_file() {
+        return Err(format!("`{}` is not a regular file", name.escape_debug()));
+    }
+    if meta.len() > MAX_REFERENCE_BYTES {
+        return Err(format!(
+            "`{}` is {} bytes, above the limit of {MAX_REFERENCE_BYTES}",
+            name.escape_debug(),
+            meta.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Resolves `rel` against `dir`, refusing anything that ends up outside `dir`
