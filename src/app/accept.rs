@@ -8,7 +8,7 @@
 //! interruption can only fall in the short run of renames.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use super::Output;
 use crate::cli::AcceptArgs;
@@ -17,9 +17,7 @@ use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, RunReport};
 use crate::score::{DecodeLimits, decode};
-use crate::store::{
-    BaselineStore, CaseEntry, ImageEntry, Manifest, TEMP_PREFIX, to_png, write_atomic,
-};
+use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
 use crate::suite::sha256_hex;
 
 /// A case ready to be written: its images as PNG, in sample order, and what the provider said.
@@ -155,49 +153,17 @@ fn prepare<'a>(
     })
 }
 
-/// A staged image: its temporary path, its final path, and its manifest entry.
-type Staged = (PathBuf, PathBuf, ImageEntry);
-
-/// Writes each case's images beside their final place under temporary names.
-fn stage(
-    store: &BaselineStore,
-    suite: &str,
-    list: &[&Ready<'_>],
-) -> Result<Vec<Vec<Staged>>, Error> {
-    let mut all = Vec::with_capacity(list.len());
-    for r in list {
-        let mut images = Vec::with_capacity(r.images.len());
-        for (n, png, w, h) in &r.images {
-            let file = format!("{}/{n}.png", r.case.id);
-            let dest = store.suite_dir(suite).join(&file);
-            let tmp = store
-                .suite_dir(suite)
-                .join(&r.case.id)
-                .join(format!("{TEMP_PREFIX}accept-{n}.png"));
-            write_atomic(&tmp, png).map_err(|source| crate::store::StoreError::Io {
-                path: tmp.clone(),
-                source,
-            })?;
-            let entry = ImageEntry {
-                file,
-                sha256: sha256_hex(png),
-                width: *w,
-                height: *h,
-            };
-            images.push((tmp, dest, entry));
-        }
-        all.push(images);
-    }
-    Ok(all)
-}
-
 pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error> {
     let report = crate::report::read_run(&args.run_dir)?;
     let cases = selected(&report, args)?;
     let store = BaselineStore::new(&args.baselines);
     let mut manifests: BTreeMap<String, Option<Manifest>> = BTreeMap::new();
+    // Held until the end, like `record`'s: a second writer fails fast instead of mixing.
+    let mut locks = Vec::new();
     for c in &cases {
         if !manifests.contains_key(&c.suite) {
+            locks.push(SuiteLock::acquire(&store.suite_dir(&c.suite), &c.suite)?);
+            store.clean(&c.suite);
             manifests.insert(c.suite.clone(), store.load_manifest(&c.suite)?);
         }
     }
@@ -222,36 +188,16 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
     for r in &ready {
         by_suite.entry(r.case.suite.as_str()).or_default().push(r);
     }
-    // Stage every image of every suite first (written and synced under temporary names),
-    // so that a failure while encoding or writing changes nothing visible.
-    let mut plans = Vec::with_capacity(by_suite.len());
+    // Each suite's new images and manifest switch in with one commit (see
+    // `store::BaselineStore::commit`): a kill leaves the old baselines or the new ones.
     for (suite, list) in by_suite {
-        store.clean(suite);
-        match stage(&store, suite, &list) {
-            Ok(staged) => plans.push((suite, list, staged)),
-            Err(e) => {
-                store.clean(suite);
-                for (done, _, _) in &plans {
-                    store.clean(done);
-                }
-                return Err(e);
-            }
-        }
-    }
-    for (suite, list, staged) in plans {
         let Some(Some(mut manifest)) = manifests.remove(suite) else {
             continue;
         };
-        // Then only renames, and the manifest last: an interruption in this short window
-        // is caught by the sha256 check of `check` and `run`, never compared silently.
-        for (r, images) in list.iter().zip(staged) {
-            let mut entries = Vec::with_capacity(images.len());
-            for (tmp, dest, entry) in images {
-                std::fs::rename(&tmp, &dest).map_err(|source| crate::store::StoreError::Io {
-                    path: dest.clone(),
-                    source,
-                })?;
-                entries.push(entry);
+        for r in &list {
+            let mut entries = Vec::with_capacity(r.images.len());
+            for (n, png, w, h) in &r.images {
+                entries.push(store.stage_image(suite, &r.case.id, *n, png, *w, *h)?);
             }
             manifest.cases.insert(
                 r.case.id.clone(),
@@ -270,8 +216,9 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
                 r.case.verdict.name()
             ));
         }
-        store.save_manifest(&manifest)?;
+        store.commit(&manifest)?;
     }
+    drop(locks);
     let changed = ready
         .iter()
         .filter(|r| r.case.verdict != CaseVerdict::Pass)

@@ -1,7 +1,7 @@
 //! Data safety: kills, Ctrl-C, concurrent writers, stray writes and damaged baselines.
 //!
-//! There is no `accept` command in this tree yet, so the kill loop covers `record
-//! --force`; `accept` goes through the same store commit once it lands.
+//! The kill loops cover `record --force` and `accept`, which switch baselines in through
+//! the same store commit.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -431,4 +431,89 @@ fn run_killed_at_random_points_leaves_baselines_untouched() {
     assert_eq!(before, harness::tree(&p.path().join("baselines")));
     let o = p.run(&["run", suite, "--out", "final"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+/// Copies a folder tree (the pristine baselines an iteration starts from).
+fn copy_tree(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    for (rel, bytes) in harness::tree(from) {
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, bytes).unwrap();
+    }
+}
+
+#[test]
+fn accept_killed_at_random_points_leaves_every_case_old_or_new() {
+    let p = Project::new();
+    let suite = p.write("suites/tiny.yaml", harness::sim_suite(6));
+    let suite = suite.to_str().unwrap();
+    let o = p
+        .cmd(&["record", suite, "--baselines", "pristine"])
+        .env("DRIFTGATE_SIM_BUILD", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = p
+        .cmd(&[
+            "run",
+            suite,
+            "--baselines",
+            "pristine",
+            "--out",
+            "night",
+            "-q",
+        ])
+        .env("DRIFTGATE_SIM_BUILD", "2")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let old = images(&p.path().join("pristine/tiny"));
+    let new = images(&p.path().join("night/candidates/tiny"));
+    assert_ne!(old, new);
+
+    copy_tree(&p.path().join("pristine"), &p.path().join("baselines"));
+    let started = Instant::now();
+    let o = p.run(&["accept", "night", "--baselines", "baselines"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let full = started.elapsed().as_micros() as u64;
+    assert_eq!(images(&p.path().join("baselines/tiny")), new);
+
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Rng(seed);
+    let mut switched = 0;
+    for i in 0..KILLS {
+        copy_tree(&p.path().join("pristine"), &p.path().join("baselines"));
+        let mut child = p
+            .cmd(&["accept", "night", "--baselines", "baselines", "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(full + full / 5)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let check = p.run(&["check", suite, "--baselines", "baselines"]);
+        let now = images(&p.path().join("baselines/tiny"));
+        assert_eq!(
+            code(&check),
+            0,
+            "iteration {i} (seed {seed}): check fails after a kill\n{}",
+            text(&check)
+        );
+        for (case, files) in &now {
+            assert!(
+                old.get(case) == Some(files) || new.get(case) == Some(files),
+                "iteration {i} (seed {seed}): case {case} mixes old and new images: {files:?}"
+            );
+        }
+        if now == new {
+            switched += 1;
+        }
+    }
+    eprintln!("{KILLS} kills of accept: {switched} had switched the baselines; seed {seed}");
 }
