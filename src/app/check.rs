@@ -7,31 +7,13 @@ use crate::exit::ExitStatus;
 use crate::store::BaselineStore;
 use crate::suite::ProviderKind;
 
-/// The environment variable a provider reads its key from by default.
-#[must_use]
-pub(crate) fn default_key_env(kind: ProviderKind) -> Option<&'static str> {
-    match kind {
-        ProviderKind::Fal => Some("FAL_KEY"),
-        ProviderKind::Openrouter => Some("OPENROUTER_API_KEY"),
-        ProviderKind::Replicate => Some("REPLICATE_API_TOKEN"),
-        ProviderKind::Ark => Some("ARK_API_KEY"),
-        ProviderKind::Openai => Some("OPENAI_API_KEY"),
-        ProviderKind::Sim | ProviderKind::Folder => None,
-    }
-}
-
 pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> {
     let suites = crate::suite::load(&args.suites)?;
     let store = BaselineStore::new(&args.baselines);
     let mut problems = Vec::new();
     for suite in &suites {
-        let var = suite
-            .model
-            .api_key_env
-            .as_deref()
-            .or(default_key_env(suite.model.provider));
-        if let Some(var) = var
-            && std::env::var_os(var).is_none_or(|v| v.is_empty())
+        if let Some(var) = crate::provider::key_env(&suite.model)
+            && std::env::var_os(&var).is_none_or(|v| v.is_empty())
         {
             out.note(format!(
                 "note: {}: {var} is not set; `run` and `record` will need it",

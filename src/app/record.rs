@@ -13,7 +13,7 @@ use crate::cli::RecordArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Generation;
-use crate::run::{Progress, Stats, execute_on, plan};
+use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
 
@@ -24,15 +24,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     let suites = crate::suite::load(&args.common.suites)?;
     let sel = selection(&args.common)?;
     let store = BaselineStore::new(&args.common.baselines);
-    let mut offset = 0;
-    let plans: Vec<_> = suites
-        .iter()
-        .map(|s| {
-            let p = plan(s, &sel, offset);
-            offset += s.cases.len();
-            p
-        })
-        .collect();
+    let plans = plan_all(&suites, &sel);
     let mut manifests = Vec::new();
     let mut existing = Vec::new();
     // Held until the end: released on return, and a killed holder's lock is stale.

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
-use crate::run::{Progress, Stats, execute_on, plan};
+use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
 
@@ -111,15 +111,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     let suites = crate::suite::load(&args.common.suites)?;
     let sel = selection(&args.common)?;
     let store = BaselineStore::new(&args.common.baselines);
-    let mut offset = 0;
-    let plans: Vec<_> = suites
-        .iter()
-        .map(|s| {
-            let p = plan(s, &sel, offset);
-            offset += s.cases.len();
-            p
-        })
-        .collect();
+    let plans = plan_all(&suites, &sel);
     let selected: Vec<Vec<usize>> = plans.iter().map(|(c, _)| c.clone()).collect();
     if selected.iter().all(Vec::is_empty) {
         return Err(Error::usage(

@@ -8,5 +8,5 @@ mod plan;
 mod progress;
 
 pub use execute::{ExecOptions, Finished, Stats, execute, execute_on, interrupt, interrupted};
-pub use plan::{Job, Selection, plan};
+pub use plan::{Job, Selection, plan, plan_all};
 pub use progress::Progress;

@@ -48,6 +48,20 @@ pub fn plan(suite: &Suite, selection: &Selection, offset: usize) -> (Vec<usize>,
     (cases, jobs)
 }
 
+/// Plans every suite of a run; shards count cases across all of them.
+#[must_use]
+pub fn plan_all(suites: &[Suite], selection: &Selection) -> Vec<(Vec<usize>, Vec<Job>)> {
+    let mut offset = 0;
+    suites
+        .iter()
+        .map(|s| {
+            let p = plan(s, selection, offset);
+            offset += s.cases.len();
+            p
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,30 +158,6 @@ impl BaselineStore {
         write_atomic(&path, &json).map_err(|source| StoreError::Io { path, source })
     }
 
-    /// Stores one baseline image (PNG bytes) atomically and describes it for the manifest.
-    ///
-    /// # Errors
-    /// On I/O failure.
-    pub fn write_image(
-        &self,
-        suite: &str,
-        case: &str,
-        n: u32,
-        png: &[u8],
-        width: u32,
-        height: u32,
-    ) -> Result<ImageEntry, StoreError> {
-        let file = format!("{case}/{n}.png");
-        let path = self.suite_dir(suite).join(&file);
-        write_atomic(&path, png).map_err(|source| StoreError::Io { path, source })?;
-        Ok(ImageEntry {
-            file,
-            sha256: sha256_hex(png),
-            width,
-            height,
-        })
-    }
-
     /// The path of a baseline image.
     #[must_use]
     pub fn image_path(&self, suite: &str, entry: &ImageEntry) -> PathBuf {
@@ -288,7 +264,7 @@ mod tests {
     fn round_trip_and_tamper_detection() {
         let t = tempfile::tempdir().unwrap();
         let store = BaselineStore::new(t.path());
-        let entry = store.write_image("s", "c", 0, b"png-bytes", 1, 1).unwrap();
+        let entry = store.stage_image("s", "c", 0, b"png-bytes", 1, 1).unwrap();
         let mut m = Manifest::new("s", serde_json::json!({}));
         m.cases.insert(
             "c".into(),
@@ -301,7 +277,7 @@ mod tests {
                 provider: vec![],
             },
         );
-        store.save_manifest(&m).unwrap();
+        store.commit(&m).unwrap();
         assert_eq!(store.load_manifest("s").unwrap(), Some(m));
         assert_eq!(store.read_image("s", &entry).unwrap(), b"png-bytes");
         fs::write(store.image_path("s", &entry), b"other").unwrap();
