@@ -10,7 +10,7 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
-use crate::report::{RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
+use crate::report::{CaseReport, RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
 use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
@@ -171,8 +171,35 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             suite.model.provider.name()
         ));
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
-        // Candidates go to disk as they arrive; only their paths and metadata are kept.
-        let results = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
+        // Judges one case once all its samples are in.
+        let judge = |ci: usize, mut results: Vec<(u32, Outcome)>| {
+            let case = &suite.cases[ci];
+            let entry = manifest.cases.get(&case.id)?;
+            results.sort_by_key(|(n, _)| *n);
+            let metas: Vec<&Metadata> = results
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok().map(|(_, m)| m))
+                .collect();
+            let changes = fingerprint_changes(&entry.provider, &metas);
+            let pairs = pairs_for(&store, &suite.id, entry, &dir, results);
+            let info = CaseInfo {
+                suite: &suite.id,
+                id: &case.id,
+                prompt: &case.prompt,
+                tags: &case.tags,
+                params: serde_json::to_value(&case.params).unwrap_or_default(),
+                thresholds: case.thresholds,
+            };
+            let mut judged = judge_case(&dir, &info, pairs, changes);
+            // What `accept` checks the baseline against, and what the report shows.
+            judged.fingerprint = case.fingerprint(&suite.model);
+            judged.references = case.references.iter().map(|r| r.name.clone()).collect();
+            Some(judged)
+        };
+        // Candidates go to disk as they arrive, and a case is scored as soon as its last
+        // sample is in, while the requests of other cases are still in flight.
+        let mut pending: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
+        let judged = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
             let case = &suite.cases[f.job.case];
             let outcome = f.result.map_err(|e| e.to_string()).and_then(|g| {
                 let rel = format!(
@@ -190,48 +217,39 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                 &format!("{}/{} #{}", suite.id, case.id, f.job.sample),
                 outcome.as_ref().err().map(String::as_str),
             );
-            (f.job, outcome)
+            let samples = pending.entry(f.job.case).or_default();
+            samples.push((f.job.sample, outcome));
+            if samples.len() < case.samples as usize {
+                return None;
+            }
+            let done = pending.remove(&f.job.case).unwrap_or_default();
+            judge(f.job.case, done)
         });
         progress.finish();
-        let mut by_case: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
-        for (job, outcome) in results {
-            by_case
-                .entry(job.case)
-                .or_default()
-                .push((job.sample, outcome));
+        let mut judged: Vec<CaseReport> = judged.into_iter().flatten().collect();
+        // A case whose samples did not all come back (an interrupted run) is still
+        // reported, never dropped.
+        for &ci in cases {
+            if judged.iter().any(|c| c.id == suite.cases[ci].id) {
+                continue;
+            }
+            let results = pending.remove(&ci).unwrap_or_default();
+            if let Some(mut c) = judge(ci, results) {
+                if c.samples.len() < suite.cases[ci].samples as usize {
+                    c.verdict = crate::report::CaseVerdict::Error;
+                    c.reasons.push("not every sample finished".into());
+                }
+                judged.push(c);
+            }
         }
         let mut suite_changes = Vec::new();
-        for &ci in cases {
-            let case = &suite.cases[ci];
-            let Some(entry) = manifest.cases.get(&case.id) else {
-                continue;
-            };
-            let mut results = by_case.remove(&ci).unwrap_or_default();
-            results.sort_by_key(|(n, _)| *n);
-            let metas: Vec<&Metadata> = results
-                .iter()
-                .filter_map(|(_, r)| r.as_ref().ok().map(|(_, m)| m))
-                .collect();
-            let changes = fingerprint_changes(&entry.provider, &metas);
-            let pairs = pairs_for(&store, &suite.id, entry, &dir, results);
-            for c in &changes {
+        for case in judged {
+            for c in &case.fingerprint_changes {
                 if !suite_changes.contains(c) {
                     suite_changes.push(c.clone());
                 }
             }
-            let info = CaseInfo {
-                suite: &suite.id,
-                id: &case.id,
-                prompt: &case.prompt,
-                tags: &case.tags,
-                params: serde_json::to_value(&case.params).unwrap_or_default(),
-                thresholds: case.thresholds,
-            };
-            let mut judged = judge_case(&dir, &info, pairs, changes);
-            // What `accept` checks the baseline against, and what the report shows.
-            judged.fingerprint = case.fingerprint(&suite.model);
-            judged.references = case.references.iter().map(|r| r.name.clone()).collect();
-            report.cases.push(judged);
+            report.cases.push(case);
         }
         report.suites.push(SuiteReport {
             suite: suite.id.clone(),
