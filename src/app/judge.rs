@@ -109,7 +109,6 @@ fn pixel_value(metric: &str, m: &Metrics) -> f64 {
 /// A signature channel's value from image `a` to image `b`.
 fn signature_value(metric: &str, a: &Features, b: &Features) -> f64 {
     match metric {
-        "palette_delta_e" => score::palette_distance(&a.palette, &b.palette),
         "phash" => f64::from((a.phash ^ b.phash).count_ones()),
         _ => f64::from((a.dhash ^ b.dhash).count_ones()),
     }
