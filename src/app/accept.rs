@@ -36,18 +36,7 @@ fn inside_run(rel: &str) -> bool {
 }
 
 fn selected<'a>(report: &'a RunReport, args: &AcceptArgs) -> Result<Vec<&'a CaseReport>, Error> {
-    let globs = args
-        .cases
-        .iter()
-        .map(|g| {
-            glob::Pattern::new(g).map_err(|e| {
-                Error::usage(
-                    format!("--case `{g}` is not a valid glob: {e}"),
-                    "use * and ? wildcards, e.g. --case 'bottle-*'",
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let globs = super::case_globs(&args.cases)?;
     let cases: Vec<&CaseReport> = report
         .cases
         .iter()

@@ -128,10 +128,9 @@ fn secs(s: f64) -> std::time::Duration {
     std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
 }
 
-/// The case filters of the command line.
-fn selection(args: &ProviderArgs) -> Result<Selection, Error> {
-    let cases = args
-        .cases
+/// `--case` patterns, each checked.
+fn case_globs(globs: &[String]) -> Result<Vec<glob::Pattern>, Error> {
+    globs
         .iter()
         .map(|g| {
             glob::Pattern::new(g).map_err(|e| {
@@ -141,7 +140,12 @@ fn selection(args: &ProviderArgs) -> Result<Selection, Error> {
                 )
             })
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// The case filters of the command line.
+fn selection(args: &ProviderArgs) -> Result<Selection, Error> {
+    let cases = case_globs(&args.cases)?;
     let shard = match &args.shard {
         None => None,
         Some(s) => {

@@ -85,16 +85,7 @@ impl Provider for Ark {
         if let Some(err) = item.get("error") {
             return Err(item_error(err));
         }
-        let bytes = if let Some(b) = item.get("b64_json").and_then(Value::as_str) {
-            super::http::decode_b64(b)?
-        } else if let Some(u) = item.get("url").and_then(Value::as_str) {
-            self.http.image(u).await?
-        } else {
-            return Err(ProviderError::new(
-                ErrorKind::Fatal,
-                "unexpected answer from Ark: the image has neither b64_json nor url",
-            ));
-        };
+        let bytes = self.http.b64_or_url(item, "Ark").await?;
         let mut identity = BTreeMap::new();
         if let Some(s) = item.get("size").and_then(Value::as_str) {
             identity.insert("ark.size".to_string(), s.to_string());

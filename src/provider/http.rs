@@ -189,6 +189,25 @@ impl Http {
     }
 
     /// The bytes behind an image reference: a `data:` URI or a URL, fetched with a cap.
+    /// The image of a `data[]` item of an images API: inline `b64_json`, or a `url` to
+    /// fetch. `who` names the provider in the error.
+    pub(crate) async fn b64_or_url(
+        &self,
+        item: &Value,
+        who: &str,
+    ) -> Result<Vec<u8>, ProviderError> {
+        if let Some(b) = item.get("b64_json").and_then(Value::as_str) {
+            decode_b64(b)
+        } else if let Some(u) = item.get("url").and_then(Value::as_str) {
+            self.image(u).await
+        } else {
+            Err(ProviderError::new(
+                ErrorKind::Fatal,
+                format!("unexpected answer from {who}: the image has neither b64_json nor url"),
+            ))
+        }
+    }
+
     pub(crate) async fn image(&self, src: &str) -> Result<Vec<u8>, ProviderError> {
         if let Some(rest) = src.strip_prefix("data:") {
             return decode_data_uri(rest);

@@ -85,16 +85,7 @@ impl Provider for OpenAi {
         let item = v.pointer("/data/0").ok_or_else(|| {
             ProviderError::new(ErrorKind::Fatal, "unexpected answer from OpenAI: no data")
         })?;
-        let bytes = if let Some(b) = item.get("b64_json").and_then(Value::as_str) {
-            super::http::decode_b64(b)?
-        } else if let Some(u) = item.get("url").and_then(Value::as_str) {
-            self.http.image(u).await?
-        } else {
-            return Err(ProviderError::new(
-                ErrorKind::Fatal,
-                "unexpected answer from OpenAI: the image has neither b64_json nor url",
-            ));
-        };
+        let bytes = self.http.b64_or_url(item, "OpenAI").await?;
         let mut identity = BTreeMap::new();
         if let Some(h) = headers.get("openai-version").and_then(|h| h.to_str().ok()) {
             identity.insert("openai-version".to_string(), h.to_string());
