@@ -4,9 +4,9 @@
 //! Every case is looked at through *channels*. A pairwise channel (SSIM, ΔE, pHash,
 //! dHash, colour cast) compares how far each candidate sits from its baseline with how far
 //! the baseline samples sit from each other: the spread among baselines is the case's
-//! noise floor. A feature channel (mean L*, a*, b*, colourfulness, contrast, sharpness)
-//! compares a per-image signature across the two groups of samples, which still works
-//! when samples differ in composition. Each channel gets a two-sample Student t-test
+//! noise floor. A feature channel (mean L*, a*, b*, colourfulness, contrast, sharpness,
+//! JPEG blockiness) compares a per-image signature across the two groups of samples,
+//! which still works when samples differ in composition. Each channel gets a two-sample Student t-test
 //! (pooled variance, with a small resolution floor so identical baselines do not turn a
 //! rounding difference into certainty), and the p-values of all channels of all cases
 //! of the run go through Benjamini–Hochberg at the run's false-discovery rate.
@@ -123,8 +123,8 @@ pub const SIGNATURE_PAIRS: &[ChannelSpec] = &[
     },
 ];
 
-/// The per-image feature channels. Colourfulness, contrast and sharpness are compared
-/// on a log scale, so their minimum effects are relative (5%, 5%, 15%).
+/// The per-image feature channels. Colourfulness, contrast, sharpness and blockiness are
+/// compared on a log scale, so their minimum effects are relative (5%, 5%, 15%, 10%).
 pub const FEATURES: &[ChannelSpec] = &[
     ChannelSpec {
         metric: "lightness",
@@ -167,6 +167,13 @@ pub const FEATURES: &[ChannelSpec] = &[
         sd_floor: 0.01,
         min_effect: 0.14,
         words: ("sharper", "softer"),
+    },
+    ChannelSpec {
+        metric: "blockiness",
+        direction: Direction::Both,
+        sd_floor: 0.005,
+        min_effect: 0.1,
+        words: ("blockier", "less blocky"),
     },
 ];
 

@@ -98,6 +98,7 @@ fn feature_value(metric: &str, f: &Features) -> f64 {
         "yellow_blue" => f.lab_mean[2],
         "colourfulness" => (f.colourfulness + 1.0).ln(),
         "contrast" => (f.contrast + 1.0).ln(),
+        "blockiness" => f.blockiness.ln(),
         _ => (f.sharpness + 1.0).ln(),
     }
 }

@@ -62,6 +62,7 @@ pub(crate) fn features(img: &RgbImage) -> Features {
 
     let (phash, dhash) = hash::hashes(img);
     Features {
+        blockiness: blockiness(&luma, w, h),
         lab_mean: color::lab_mean(img),
         colourfulness,
         contrast,
@@ -70,6 +71,38 @@ pub(crate) fn features(img: &RgbImage) -> Features {
         dhash,
         palette: palette::palette(img),
     }
+}
+
+/// JPEG blocking: the mean luma step across 8-pixel block edges over the mean step
+/// elsewhere, horizontally and vertically (the boundary-to-activity ratio of Wang, Sheikh
+/// and Bovik 2002). Near 1 for a clean image whatever it shows; a coarser encode on the
+/// provider's side raises it. 1 when the image is too small to have block edges.
+fn blockiness(luma: &[f32], w: usize, h: usize) -> f64 {
+    let (mut edge, mut n_edge, mut inner, mut n_inner) = (0f64, 0usize, 0f64, 0usize);
+    let mut add = |i: usize, j: usize, at_edge: bool| {
+        let d = f64::from((luma[i] - luma[j]).abs());
+        if at_edge {
+            edge += d;
+            n_edge += 1;
+        } else {
+            inner += d;
+            n_inner += 1;
+        }
+    };
+    for y in 0..h {
+        for x in 0..w.saturating_sub(1) {
+            add(y * w + x, y * w + x + 1, x % 8 == 7);
+        }
+    }
+    for y in 0..h.saturating_sub(1) {
+        for x in 0..w {
+            add(y * w + x, (y + 1) * w + x, y % 8 == 7);
+        }
+    }
+    if n_edge == 0 || n_inner == 0 || inner == 0.0 {
+        return 1.0;
+    }
+    (edge / n_edge as f64) / (inner / n_inner as f64)
 }
 
 #[cfg(test)]
@@ -86,6 +119,32 @@ mod tests {
         // skimage's matrix and white point leave greys a hair off the neutral axis.
         assert!(f.lab_mean[1].abs() < 0.02 && f.lab_mean[2].abs() < 0.02);
         assert_eq!(f.palette.len(), 1);
+        assert_eq!(f.blockiness, 1.0);
+    }
+
+    #[test]
+    fn a_coarse_jpeg_is_blockier_than_a_fine_one() {
+        let scene = RgbImage::from_fn(128, 128, |x, y| {
+            let v = (f64::from(x) * 0.21).sin() * 60.0 + (f64::from(y) * 0.13).cos() * 50.0;
+            image::Rgb([
+                (128.0 + v) as u8,
+                (120.0 + v * 0.5) as u8,
+                (100.0 - v * 0.3) as u8,
+            ])
+        });
+        let jpeg = |q: u8| {
+            let mut buf = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, q)
+                .encode_image(&scene)
+                .expect("encode");
+            image::load_from_memory(&buf).expect("decode").to_rgb8()
+        };
+        let (fine, coarse) = (
+            features(&jpeg(95)).blockiness,
+            features(&jpeg(20)).blockiness,
+        );
+        assert!((fine - 1.0).abs() < 0.1, "{fine}");
+        assert!(coarse > fine * 1.2, "{coarse} vs {fine}");
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub struct Features {
     pub contrast: f64,
     /// Variance of the 4-neighbour Laplacian of luma.
     pub sharpness: f64,
+    /// JPEG blocking: mean luma step across 8-pixel block edges over the mean step
+    /// elsewhere (about 1 for a clean image).
+    pub blockiness: f64,
     /// 64-bit pHash (`imagehash` bit order).
     pub phash: u64,
     /// 64-bit dHash (`imagehash` bit order).

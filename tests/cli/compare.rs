@@ -58,3 +58,53 @@ fn compare_reports_missing_samples_as_errors() {
             .all(|c| c["verdict"] == "error")
     );
 }
+
+/// Writes `n` JPEG samples of different framings of the chelsea photograph, as a
+/// stochastic model would return them; `coarse` first encodes each at quality 25, as a
+/// provider that switched to a coarser transcode would.
+fn stochastic_samples(dir: &std::path::Path, offset: u32, coarse: bool) {
+    let photo = image::open(crate::harness::repo().join("tests/fixtures/score/chelsea.png"))
+        .unwrap()
+        .to_rgb8();
+    std::fs::create_dir_all(dir).unwrap();
+    for n in 0..4u32 {
+        let (x, y) = ((n * 37 + offset * 53) % 120, (n * 23 + offset * 31) % 80);
+        let mut img = image::imageops::crop_imm(&photo, x, y, 176, 176).to_image();
+        let encode = |img: &image::RgbImage, q: u8| {
+            let mut buf = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, q)
+                .encode_image(img)
+                .unwrap();
+            buf
+        };
+        if coarse {
+            img = image::load_from_memory(&encode(&img, 25))
+                .unwrap()
+                .to_rgb8();
+        }
+        std::fs::write(dir.join(format!("{n}.jpg")), encode(&img, 95)).unwrap();
+    }
+}
+
+#[test]
+fn a_coarser_transcode_of_a_stochastic_model_is_drift_and_fresh_framings_pass() {
+    let env = Env::new();
+    stochastic_samples(&env.path().join("base/cat"), 0, false);
+    stochastic_samples(&env.path().join("fresh/cat"), 1, false);
+    stochastic_samples(&env.path().join("coarse/cat"), 1, true);
+    let fresh = env.run(
+        "1",
+        &["compare", "base", "fresh", "--out", "f", "--format", "json"],
+    );
+    assert_eq!(code(&fresh), 0, "{}", stdout(&fresh));
+    let coarse = env.run(
+        "1",
+        &[
+            "compare", "base", "coarse", "--out", "c", "--format", "json",
+        ],
+    );
+    assert_eq!(code(&coarse), 1, "{}", stdout(&coarse));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&coarse)).unwrap();
+    let reasons = json["cases"][0]["reasons"].to_string();
+    assert!(reasons.contains("blockier"), "{reasons}");
+}
