@@ -229,7 +229,12 @@ fn finish(
     out: Output,
 ) -> ExitStatus {
     match format {
-        crate::cli::Format::Json => outln!("{}", crate::report::render_json(report)),
+        crate::cli::Format::Json => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            // A closed pipe is the reader's choice; the report files are already written.
+            let _ = crate::report::write_json(report, &mut stdout)
+                .and_then(|()| std::io::Write::flush(&mut stdout));
+        }
         crate::cli::Format::Human => {
             let text = crate::report::human_summary(report, Some(dir));
             if out.quiet {

@@ -159,8 +159,8 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             }
         }
     });
-    for (((suite, (cases, jobs)), manifest), provider) in
-        suites.iter().zip(&plans).zip(&manifests).zip(&providers)
+    for (((suite, (cases, jobs)), mut manifest), provider) in
+        suites.iter().zip(&plans).zip(manifests).zip(&providers)
     {
         let options = super::exec_options(&args.common, suite, deadline).0;
         out.note(format!(
@@ -171,17 +171,18 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             suite.model.provider.name()
         ));
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
-        // Judges one case once all its samples are in.
-        let judge = |ci: usize, mut results: Vec<(u32, Outcome)>| {
+        // Judges one case once all its samples are in. Its baseline entry is not needed
+        // afterwards, so memory holds the entries of unjudged cases only.
+        let mut judge = |ci: usize, mut results: Vec<(u32, Outcome)>| {
             let case = &suite.cases[ci];
-            let entry = manifest.cases.get(&case.id)?;
+            let entry = manifest.cases.remove(&case.id)?;
             results.sort_by_key(|(n, _)| *n);
             let metas: Vec<&Metadata> = results
                 .iter()
                 .filter_map(|(_, r)| r.as_ref().ok().map(|(_, m)| m))
                 .collect();
             let changes = fingerprint_changes(&entry.provider, &metas);
-            let pairs = pairs_for(&store, &suite.id, entry, &dir, results);
+            let pairs = pairs_for(&store, &suite.id, &entry, &dir, results);
             let info = CaseInfo {
                 suite: &suite.id,
                 id: &case.id,

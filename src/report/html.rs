@@ -1024,8 +1024,24 @@ pub fn render_html(report: &RunReport) -> String {
 /// Renders the HTML report; `history` (oldest first, this run last) feeds the trend lines.
 #[must_use]
 pub fn render_html_with_history(report: &RunReport, history: &[HistoryRecord]) -> String {
+    let mut out = Vec::with_capacity(32 * 1024 + report.cases.len() * 8 * 1024);
+    // Writing into a Vec cannot fail, and every piece written is a UTF-8 string.
+    let _ = write_html(report, history, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Streams the HTML report into `w` one case at a time: a large run's page is
+/// megabytes and never has to exist in memory as a whole.
+///
+/// # Errors
+/// When `w` fails.
+pub fn write_html(
+    report: &RunReport,
+    history: &[HistoryRecord],
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let verdict = verdict_class(report.verdict);
-    let mut out = String::with_capacity(32 * 1024 + report.cases.len() * 8 * 1024);
+    let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -1039,11 +1055,13 @@ pub fn render_html_with_history(report: &RunReport, history: &[HistoryRecord]) -
     toolbar(&mut out, report);
     out.push_str("<main>");
     for c in &report.cases {
+        w.write_all(out.as_bytes())?;
+        out.clear();
         case_html(&mut out, c, history);
     }
     out.push_str(r#"<p id="none" class="empty" hidden>No case matches the filters.</p>"#);
     let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
-    out
+    w.write_all(out.as_bytes())
 }
 
 #[cfg(test)]

@@ -27,6 +27,22 @@ fn description(c: &CaseReport) -> String {
 /// # Errors
 /// When serialisation fails.
 pub fn render_junit(report: &RunReport) -> Result<String, ReportError> {
+    junit_report(report)
+        .to_string()
+        .map_err(|e| ReportError::Junit(e.to_string()))
+}
+
+/// Streams the JUnit document into `w`.
+///
+/// # Errors
+/// When serialisation or `w` fails.
+pub fn write_junit(report: &RunReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    junit_report(report)
+        .serialize(w)
+        .map_err(std::io::Error::other)
+}
+
+fn junit_report(report: &RunReport) -> Report {
     let mut junit = Report::new(format!("driftgate {}", report.run_id));
     for suite in &report.suites {
         let mut ts = TestSuite::new(suite.suite.clone());
@@ -61,6 +77,4 @@ pub fn render_junit(report: &RunReport) -> Result<String, ReportError> {
         junit.add_test_suite(ts);
     }
     junit
-        .to_string()
-        .map_err(|e| ReportError::Junit(e.to_string()))
 }

@@ -17,8 +17,8 @@ pub use history::{
     HISTORY_VERSION, HistoryCase, HistoryRecord, TREND_RUNS, append_history, default_history_path,
     read_history,
 };
-pub use html::{esc, render_html, render_html_with_history};
-pub use junit::render_junit;
+pub use html::{esc, render_html, render_html_with_history, write_html};
+pub use junit::{render_junit, write_junit};
 pub use markdown::render_markdown;
 pub use model::{
     CaseReport, CaseVerdict, FingerprintChange, MetricFloor, RunReport, RunStats, RunVerdict,
@@ -53,10 +53,14 @@ pub enum ReportError {
     Junit(String),
 }
 
-/// `run.json` as pretty JSON.
-#[must_use]
-pub fn render_json(report: &RunReport) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_default()
+/// Streams `run.json` (pretty JSON and a final newline) into `w`: on large runs the
+/// document is megabytes, so it is never built as one string.
+///
+/// # Errors
+/// When `w` fails.
+pub fn write_json(report: &RunReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, report)?;
+    writeln!(w)
 }
 
 /// Writes `run.json`, `index.html`, `junit.xml` and `summary.md` into `dir`, each atomically.
@@ -78,16 +82,21 @@ pub fn write_all_with_history(
     history: &[HistoryRecord],
 ) -> Result<(), ReportError> {
     write_thumbnails(report, dir)?;
-    let write = |name: &str, text: String| {
+    let io = |name: &str| {
         let path = dir.join(name);
-        crate::store::write_atomic(&path, text.as_bytes())
-            .map_err(|source| ReportError::Io { path, source })
+        move |source| ReportError::Io { path, source }
     };
+    let write = |name: &str, text: String| {
+        crate::store::write_atomic(&dir.join(name), text.as_bytes()).map_err(io(name))
+    };
+    crate::store::write_atomic_with(&dir.join("run.json"), |w| write_json(report, w))
+        .map_err(io("run.json"))?;
     // One document alive at a time: on large runs each is megabytes.
-    write("run.json", render_json(report) + "\n")?;
-    write("junit.xml", render_junit(report)?)?;
+    crate::store::write_atomic_with(&dir.join("junit.xml"), |w| write_junit(report, w))
+        .map_err(io("junit.xml"))?;
     write("summary.md", render_markdown(report))?;
-    write("index.html", render_html_with_history(report, history))
+    crate::store::write_atomic_with(&dir.join("index.html"), |w| write_html(report, history, w))
+        .map_err(io("index.html"))
 }
 
 /// Reads a run folder's `run.json`.

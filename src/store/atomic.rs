@@ -13,6 +13,18 @@ pub const TEMP_PREFIX: &str = ".driftgate-tmp-";
 /// # Errors
 /// Any I/O failure; the destination is then untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the content streamed by `fill` (buffered), so a large
+/// document never has to exist in memory as a whole.
+///
+/// # Errors
+/// Any I/O failure, `fill`'s included; the destination is then untouched.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
@@ -28,8 +40,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::new(File::create(&tmp)?);
+        fill(&mut w)?;
+        let f = w
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         f.sync_all()?;
         drop(f);
         fs::rename(&tmp, path)?;
@@ -66,5 +81,20 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_stream_that_fails_halfway_leaves_the_old_file() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("run.json");
+        write_atomic(&p, b"old").unwrap();
+        let err = write_atomic_with(&p, |w| {
+            w.write_all(&[b'x'; 100_000])?;
+            Err(std::io::Error::other("serialiser failed"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "serialiser failed");
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
     }
 }
