@@ -435,7 +435,12 @@ pub fn decide(cases: &mut [CaseReport], fdr: f64) {
             ));
         }
         reasons.extend(c.limit_reasons.iter().cloned());
-        let scored = c.samples.iter().filter(|s| s.metrics.is_some()).count();
+        let scored = c
+            .samples
+            .get()
+            .iter()
+            .filter(|s| s.metrics.is_some())
+            .count();
         c.verdict = if !reasons.is_empty() {
             CaseVerdict::Drift
         } else if c.baseline_samples < 2 || scored < 2 {

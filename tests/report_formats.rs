@@ -210,10 +210,10 @@ fn hostile_report() -> RunReport {
     c.reasons = vec![HOSTILE.into()];
     c.params = serde_json::json!({ HOSTILE: HOSTILE });
     c.references = vec![HOSTILE.into()];
-    c.samples[0].error = Some(HOSTILE.into());
-    c.samples[0].candidate = Some("https://example.com/x.png".into());
-    c.samples[1].baseline = Some("javascript:alert(1)".into());
-    c.samples[0].provider = Some(Metadata {
+    c.samples.held_mut()[0].error = Some(HOSTILE.into());
+    c.samples.held_mut()[0].candidate = Some("https://example.com/x.png".into());
+    c.samples.held_mut()[1].baseline = Some("javascript:alert(1)".into());
+    c.samples.held_mut()[0].provider = Some(Metadata {
         model: Some(HOSTILE.into()),
         headers: [(HOSTILE.to_string(), HOSTILE.to_string())]
             .into_iter()
@@ -279,7 +279,7 @@ fn hundred_cases_at_three_samples_stay_under_two_megabytes() {
             c.samples = (0..3)
                 .map(|n| sample("brand", &c.id, n, Some(metrics(0.93, 1.5, 0.8))))
                 .collect();
-            for s in &mut c.samples {
+            for s in c.samples.held_mut() {
                 s.base_palette = (0..8)
                     .map(|k| color([k * 30, 100, 200], [50.0, 10.0, f64::from(k)], 0.125))
                     .collect();

@@ -101,7 +101,7 @@ fn prepare<'a>(
     let limits = DecodeLimits::default();
     let mut images = Vec::with_capacity(case.samples.len());
     let mut provider = Vec::with_capacity(case.samples.len());
-    for s in &case.samples {
+    for s in case.samples.get().iter() {
         let n = s.index;
         // The run compared against a copy of the baseline; if the baseline changed since
         // (another accept), accepting would silently overwrite a newer decision.

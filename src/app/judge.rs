@@ -340,7 +340,7 @@ pub(crate) fn judge_case(
         params: info.params.clone(),
         thresholds: info.thresholds,
         fingerprint_changes: changes,
-        samples,
+        samples: samples.into(),
         floors,
         limit_reasons,
         baseline_samples: n,

@@ -133,6 +133,9 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let run_id = new_run_id();
     let dir = out_dir(args.out.as_deref(), &run_id)?;
+    // Judged cases keep their samples on disk until the documents are written; without a
+    // scratch file they simply stay in memory.
+    let spill = crate::report::Spill::new_in(&dir).ok();
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
         run_id,
@@ -195,6 +198,9 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             // What `accept` checks the baseline against, and what the report shows.
             judged.fingerprint = case.fingerprint(&suite.model);
             judged.references = case.references.iter().map(|r| r.name.clone()).collect();
+            if let Some(spill) = &spill {
+                judged.samples.spill_to(spill);
+            }
             Some(judged)
         };
         // Candidates go to disk as they arrive, and a case is scored as soon as its last

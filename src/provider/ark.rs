@@ -5,7 +5,6 @@
 //! Images are asked for as base64 so nothing depends on 24-hour URLs. A 200 can still
 //! carry a per-image error (content filter), which is checked before the image.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -86,7 +85,7 @@ impl Provider for Ark {
             return Err(item_error(err));
         }
         let bytes = self.http.b64_or_url(item, "Ark").await?;
-        let mut identity = BTreeMap::new();
+        let mut identity = super::Headers::default();
         if let Some(s) = item.get("size").and_then(Value::as_str) {
             identity.insert("ark.size".to_string(), s.to_string());
         }

@@ -6,7 +6,6 @@
 //! mean success: a failed job shows its error (often a 422) when the result is fetched.
 //! A job still running at the run's deadline is cancelled through its `cancel_url`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -213,7 +212,7 @@ impl Provider for Fal {
             .and_then(Value::as_str)
             .ok_or_else(|| bad_answer("the result image has no url"))?;
         let bytes = self.http.image(url).await?;
-        let mut identity = BTreeMap::new();
+        let mut identity = super::Headers::default();
         if let Some(ct) = image.get("content_type").and_then(Value::as_str) {
             identity.insert("fal.content_type".to_string(), ct.to_string());
         }

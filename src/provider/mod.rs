@@ -7,6 +7,7 @@
 mod ark;
 mod fal;
 mod folder;
+mod headers;
 mod http;
 mod openai;
 mod openrouter;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::suite::{Case, ModelPin, ProviderKind};
 
 pub use folder::{EXTENSIONS, Folder, sample_file};
+pub use headers::Headers;
 pub use http::{HttpOptions, log_requests};
 pub use secret::ApiKey;
 pub use sim::{BUILDS, Sim, render};
@@ -54,8 +56,8 @@ pub struct Metadata {
     #[serde(default)]
     pub duration_ms: u64,
     /// Response headers that identify a build (names lowercase).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
 }
 
 impl Metadata {
@@ -77,7 +79,7 @@ impl Metadata {
     /// Request ids, timings and seeds change on every call and are left out.
     #[must_use]
     pub fn build_identity(&self) -> BTreeMap<String, String> {
-        let mut id = self.headers.clone();
+        let mut id: BTreeMap<String, String> = self.headers.clone().into();
         if let Some(m) = &self.model {
             id.insert("model".into(), m.clone());
         }

@@ -5,7 +5,6 @@
 //! header and the echoed `size`, `quality`, `output_format` and `background`. There is
 //! no seed parameter, so suites default to `send_seed: false` here.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use reqwest::multipart::{Form, Part};
@@ -86,7 +85,7 @@ impl Provider for OpenAi {
             ProviderError::new(ErrorKind::Fatal, "unexpected answer from OpenAI: no data")
         })?;
         let bytes = self.http.b64_or_url(item, "OpenAI").await?;
-        let mut identity = BTreeMap::new();
+        let mut identity = super::Headers::default();
         if let Some(h) = headers.get("openai-version").and_then(|h| h.to_str().ok()) {
             identity.insert("openai-version".to_string(), h.to_string());
         }

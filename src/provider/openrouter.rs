@@ -7,7 +7,6 @@
 //! `allow_fallbacks` for chat completions, and only passthrough `options` for the Image
 //! API, so on `/images` a route may be ignored or refused: check with a real key.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -128,7 +127,7 @@ impl Provider for OpenRouter {
         } else {
             super::http::decode_b64(src)?
         };
-        let mut identity = BTreeMap::new();
+        let mut identity = super::Headers::default();
         // `provider` names the upstream host that served the request: a change is a
         // change of build even when the slug stays the same.
         if let Some(p) = v.get("provider").and_then(Value::as_str) {

@@ -6,7 +6,6 @@
 //! `Prefer: wait` lets a fast prediction finish in the create call; otherwise `urls.get`
 //! is polled. A prediction still running at the run's deadline is cancelled.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -219,7 +218,7 @@ impl Provider for Replicate {
                 model: reported,
                 seed: seed_to_send(&req),
                 duration_ms: elapsed_ms(start),
-                headers: BTreeMap::new(),
+                headers: super::Headers::default(),
             },
         })
     }

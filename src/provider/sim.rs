@@ -139,7 +139,7 @@ impl Provider for Sim {
         .map_err(|e| {
             ProviderError::new(ErrorKind::Fatal, format!("cannot encode the image: {e}"))
         })?;
-        let mut headers = std::collections::BTreeMap::new();
+        let mut headers = super::Headers::default();
         headers.insert("x-sim-build".to_string(), build.clone());
         Ok(Generation {
             bytes,

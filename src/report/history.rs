@@ -76,11 +76,8 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 fn case_record(c: &CaseReport) -> HistoryCase {
-    let ms: Vec<_> = c
-        .samples
-        .iter()
-        .filter_map(|s| s.metrics.as_ref())
-        .collect();
+    let samples = c.samples.get();
+    let ms: Vec<_> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
     // Rounded so a line stays short; four digits are far below any threshold's precision.
     // Adding 0.0 turns a rounded -0.0 into 0.0.
     let round = |v: Option<f64>| v.map(|x| (x * 10_000.0).round() / 10_000.0 + 0.0);

@@ -319,8 +319,8 @@ fn suite_card(out: &mut String, r: &RunReport, s: &SuiteReport) {
         .cases
         .iter()
         .filter(|c| c.suite == s.suite)
-        .flat_map(|c| &c.samples)
-        .find_map(|x| x.provider.as_ref())
+        .find_map(|c| c.samples.get().iter().find_map(|x| x.provider.clone()))
+        .as_ref()
         .map(crate::provider::Metadata::build_identity)
         .unwrap_or_default();
     let mut rows: Vec<(String, String, String, bool)> = now
@@ -406,11 +406,8 @@ fn toolbar(out: &mut String, r: &RunReport) {
 
 /// Median Lab shift over the scored samples.
 fn median_shift(c: &CaseReport) -> Option<LabShift> {
-    let ms: Vec<_> = c
-        .samples
-        .iter()
-        .filter_map(|s| s.metrics.as_ref())
-        .collect();
+    let samples = c.samples.get();
+    let ms: Vec<_> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
     if ms.is_empty() {
         return None;
     }
@@ -453,7 +450,7 @@ fn figure(out: &mut String, label: &str, path: Option<&String>, n: u32) {
 fn samples_html(out: &mut String, c: &CaseReport) {
     compare_html(out, c);
     out.push_str(r#"<h4>Every sample: baseline · now · difference</h4>"#);
-    for s in &c.samples {
+    for s in c.samples.get().iter() {
         let n = s.index + 1;
         let _ = write!(out, r#"<div class="sample"><span class="n">{n}</span>"#);
         figure(out, "baseline (approved)", s.baseline.as_ref(), n);
@@ -468,8 +465,8 @@ fn samples_html(out: &mut String, c: &CaseReport) {
 
 /// The swipe and blink view of one sample pair at a time.
 fn compare_html(out: &mut String, c: &CaseReport) {
-    let pairs: Vec<&SampleReport> = c
-        .samples
+    let samples = c.samples.get();
+    let pairs: Vec<&SampleReport> = samples
         .iter()
         .filter(|s| s.baseline.is_some() && s.candidate.is_some())
         .collect();
@@ -675,8 +672,8 @@ fn hex(rgb: [u8; 3]) -> String {
 }
 
 fn palette_html(out: &mut String, c: &CaseReport) {
-    let Some(s) = c
-        .samples
+    let samples = c.samples.get();
+    let Some(s) = samples
         .iter()
         .find(|s| !s.base_palette.is_empty() && !s.cand_palette.is_empty())
     else {
@@ -865,7 +862,7 @@ fn details_html(out: &mut String, c: &CaseReport) {
             esc(&c.params.to_string())
         );
     }
-    if let Some(p) = c.samples.iter().find_map(|s| s.provider.as_ref()) {
+    if let Some(p) = c.samples.get().iter().find_map(|s| s.provider.clone()) {
         if let Some(m) = &p.model {
             let _ = write!(
                 out,
@@ -873,7 +870,7 @@ fn details_html(out: &mut String, c: &CaseReport) {
                 esc(m)
             );
         }
-        for (k, v) in &p.headers {
+        for (k, v) in p.headers.iter() {
             let _ = write!(out, "<dt>{}</dt><dd><code>{}</code></dd>", esc(k), esc(v));
         }
     }
@@ -917,7 +914,7 @@ fn headline(c: &CaseReport) -> String {
                     what.push(format!("colours ({})", words.join(", ")));
                 }
             }
-            if c.samples.iter().any(|s| s.size_change.is_some()) {
+            if c.samples.get().iter().any(|s| s.size_change.is_some()) {
                 what.push("image size".to_string());
             }
             if what.is_empty() {
@@ -1057,7 +1054,7 @@ pub fn write_html(
     for c in &report.cases {
         w.write_all(out.as_bytes())?;
         out.clear();
-        case_html(&mut out, c, history);
+        case_html(&mut out, &c.held(), history);
     }
     out.push_str(r#"<p id="none" class="empty" hidden>No case matches the filters.</p>"#);
     let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");

@@ -14,6 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::spill::Samples;
+
 use crate::provider::Metadata;
 use crate::score::{Metrics, PaletteColor};
 use crate::suite::Thresholds;
@@ -137,7 +139,7 @@ pub struct CaseReport {
     #[serde(default)]
     pub fingerprint_changes: Vec<FingerprintChange>,
     /// The sample pairs.
-    pub samples: Vec<SampleReport>,
+    pub samples: Samples,
     /// Request fingerprint the run was made for (sha256 of the canonical request).
     /// `accept` refuses a case whose baseline was recorded for another one.
     /// Default: empty (runs of older driftgates, and `compare`).
@@ -155,6 +157,21 @@ pub struct CaseReport {
     /// Baseline samples available.
     #[serde(default)]
     pub baseline_samples: usize,
+}
+
+impl CaseReport {
+    /// This case with its samples in memory: a copy when they were spilled, so a
+    /// renderer that looks at them several times reads them back once.
+    #[must_use]
+    pub fn held(&self) -> std::borrow::Cow<'_, Self> {
+        match &self.samples {
+            Samples::Held(_) => std::borrow::Cow::Borrowed(self),
+            Samples::Spilled { .. } => std::borrow::Cow::Owned(Self {
+                samples: Samples::Held(self.samples.get().into_owned()),
+                ..self.clone()
+            }),
+        }
+    }
 }
 
 /// One suite.

@@ -22,11 +22,8 @@ pub struct MetricRow {
 /// The metric rows of a case: each metric's worst value over the samples against its limit.
 #[must_use]
 pub fn metric_table(case: &CaseReport) -> Vec<MetricRow> {
-    let ms: Vec<_> = case
-        .samples
-        .iter()
-        .filter_map(|s| s.metrics.as_ref())
-        .collect();
+    let samples = case.samples.get();
+    let ms: Vec<_> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
     if ms.is_empty() {
         return Vec::new();
     }

@@ -24,13 +24,13 @@ pub fn thumb_path(rel: &str) -> String {
 }
 
 /// Every image the report shows, relative to the run folder.
-fn sources(report: &RunReport) -> Vec<&str> {
-    let mut v: Vec<&str> = report
+fn sources(report: &RunReport) -> Vec<String> {
+    let mut v: Vec<String> = report
         .cases
         .iter()
-        .flat_map(|c| &c.samples)
-        .flat_map(|s| [&s.baseline, &s.candidate, &s.heatmap])
-        .filter_map(|p| p.as_deref())
+        .flat_map(|c| c.samples.get().into_owned())
+        .flat_map(|s| [s.baseline, s.candidate, s.heatmap])
+        .flatten()
         .collect();
     v.sort_unstable();
     v.dedup();
@@ -85,7 +85,7 @@ fn make_one(dir: &Path, rel: &str) -> Result<(), ReportError> {
 /// # Errors
 /// When a thumbnail cannot be written.
 pub fn write_thumbnails(report: &RunReport, dir: &Path) -> Result<(), ReportError> {
-    let todo: Vec<&str> = sources(report).into_iter().filter(|r| inside(r)).collect();
+    let todo: Vec<String> = sources(report).into_iter().filter(|r| inside(r)).collect();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
