@@ -172,7 +172,7 @@ pub const FEATURES: &[ChannelSpec] = &[
         metric: "blockiness",
         direction: Direction::Both,
         sd_floor: 0.005,
-        min_effect: 0.1,
+        min_effect: 0.095,
         words: ("blockier", "less blocky"),
     },
 ];

@@ -84,21 +84,18 @@ pub fn write_all_with_history(
     history: &[HistoryRecord],
 ) -> Result<(), ReportError> {
     write_thumbnails(report, dir)?;
-    let io = |name: &str| {
+    // Streamed one at a time: on large runs each document is megabytes.
+    let stream = |name: &str, fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>| {
         let path = dir.join(name);
-        move |source| ReportError::Io { path, source }
+        crate::store::write_atomic_with(&path, fill)
+            .map_err(|source| ReportError::Io { path, source })
     };
-    let write = |name: &str, text: String| {
-        crate::store::write_atomic(&dir.join(name), text.as_bytes()).map_err(io(name))
-    };
-    crate::store::write_atomic_with(&dir.join("run.json"), |w| write_json(report, w))
-        .map_err(io("run.json"))?;
-    // One document alive at a time: on large runs each is megabytes.
-    crate::store::write_atomic_with(&dir.join("junit.xml"), |w| write_junit(report, w))
-        .map_err(io("junit.xml"))?;
-    write("summary.md", render_markdown(report))?;
-    crate::store::write_atomic_with(&dir.join("index.html"), |w| write_html(report, history, w))
-        .map_err(io("index.html"))
+    stream("run.json", &|w| write_json(report, w))?;
+    stream("junit.xml", &|w| write_junit(report, w))?;
+    stream("summary.md", &|w| {
+        w.write_all(render_markdown(report).as_bytes())
+    })?;
+    stream("index.html", &|w| write_html(report, history, w))
 }
 
 /// Reads a run folder's `run.json`.

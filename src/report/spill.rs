@@ -33,15 +33,24 @@ impl Spill {
         }))
     }
 
-    fn put(&self, samples: &[SampleReport]) -> std::io::Result<(u64, usize)> {
+    /// Appends `samples`; `None` (nothing written) when they would not read back equal,
+    /// such as a score that is NaN, which JSON can only write as `null`.
+    fn put(&self, samples: &[SampleReport]) -> std::io::Result<Option<(u64, usize)>> {
         let bytes = serde_json::to_vec(samples)?;
+        if serde_json::from_slice::<Vec<SampleReport>>(&bytes)
+            .ok()
+            .as_deref()
+            != Some(samples)
+        {
+            return Ok(None);
+        }
         let mut f = self
             .file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let offset = f.seek(SeekFrom::End(0))?;
         f.write_all(&bytes)?;
-        Ok((offset, bytes.len()))
+        Ok(Some((offset, bytes.len())))
     }
 
     fn get(&self, offset: u64, len: usize) -> std::io::Result<Vec<SampleReport>> {
@@ -95,15 +104,18 @@ impl FromIterator<SampleReport> for Samples {
 }
 
 impl Samples {
-    /// The samples, read back when spilled. A scratch file that cannot be read back
-    /// (the disk failed under the run) yields no samples rather than a half report.
+    /// The samples, read back when spilled. Only a disk failing under the run can make
+    /// that fail; the case then shows no samples, and the failure is reported on stderr.
     #[must_use]
     pub fn get(&self) -> Cow<'_, [SampleReport]> {
         match self {
             Self::Held(v) => Cow::Borrowed(v),
             Self::Spilled {
                 spill, offset, len, ..
-            } => Cow::Owned(spill.get(*offset, *len).unwrap_or_default()),
+            } => Cow::Owned(spill.get(*offset, *len).unwrap_or_else(|e| {
+                eprintln!("warning: cannot read back samples from the run's scratch file: {e}");
+                Vec::new()
+            })),
         }
     }
 
@@ -133,10 +145,11 @@ impl Samples {
         }
     }
 
-    /// Moves the samples out of memory into `spill`; kept in memory when that fails.
+    /// Moves the samples out of memory into `spill`; they stay in memory when that fails
+    /// or when they would not read back exactly.
     pub fn spill_to(&mut self, spill: &Arc<Spill>) {
         if let Self::Held(v) = self
-            && let Ok((offset, len)) = spill.put(v)
+            && let Ok(Some((offset, len))) = spill.put(v)
         {
             *self = Self::Spilled {
                 spill: Arc::clone(spill),
@@ -208,5 +221,37 @@ mod tests {
         assert_eq!(a.get()[0].error.as_deref(), Some("edited"));
         // The scratch file has no name: the folder stays empty.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn samples_that_json_cannot_carry_stay_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::new_in(dir.path()).unwrap();
+        let mut s = sample(0);
+        s.metrics = Some(crate::score::Metrics {
+            ssim: f64::NAN,
+            ssim_rgb: 0.5,
+            phash: 0,
+            dhash: 0,
+            delta_e: 1.0 / 3.0,
+            delta_e_p95: 0.1 + 0.2,
+            lab_shift: crate::score::LabShift {
+                dl: 1e-300,
+                da: -0.0,
+                db: 123_456.789_012_345,
+            },
+            palette_delta_e: 0.0,
+        });
+        let mut nan: Samples = vec![s.clone()].into();
+        nan.spill_to(&spill);
+        assert!(matches!(nan, Samples::Held(_)));
+        // Awkward but finite values do spill, and read back exactly.
+        if let Some(m) = s.metrics.as_mut() {
+            m.ssim = 0.999_999_999_999_999_9;
+        }
+        let mut finite: Samples = vec![s.clone()].into();
+        finite.spill_to(&spill);
+        assert!(matches!(finite, Samples::Spilled { .. }));
+        assert_eq!(finite.get()[0], s);
     }
 }

@@ -28,9 +28,15 @@ fn sources(report: &RunReport) -> Vec<String> {
     let mut v: Vec<String> = report
         .cases
         .iter()
-        .flat_map(|c| c.samples.get().into_owned())
-        .flat_map(|s| [s.baseline, s.candidate, s.heatmap])
-        .flatten()
+        .flat_map(|c| {
+            let samples = c.samples.get();
+            let paths: Vec<String> = samples
+                .iter()
+                .flat_map(|s| [&s.baseline, &s.candidate, &s.heatmap])
+                .filter_map(Clone::clone)
+                .collect();
+            paths
+        })
         .collect();
     v.sort_unstable();
     v.dedup();

@@ -76,8 +76,11 @@ pub(crate) fn features(img: &RgbImage) -> Features {
 /// JPEG blocking: the mean luma step across 8-pixel block edges over the mean step
 /// elsewhere, horizontally and vertically (the boundary-to-activity ratio of Wang, Sheikh
 /// and Bovik 2002). Near 1 for a clean image whatever it shows; a coarser encode on the
-/// provider's side raises it. 1 when the image is too small to have block edges.
+/// provider's side raises it. Half a luma level is added to both means, so flat images
+/// stay near 1 and flat blocks with steps only at their edges read as blocky rather than
+/// as a division by zero. 1 when the image is too small to have block edges.
 fn blockiness(luma: &[f32], w: usize, h: usize) -> f64 {
+    const SMOOTH: f64 = 0.5;
     let (mut edge, mut n_edge, mut inner, mut n_inner) = (0f64, 0usize, 0f64, 0usize);
     let mut add = |i: usize, j: usize, at_edge: bool| {
         let d = f64::from((luma[i] - luma[j]).abs());
@@ -99,10 +102,10 @@ fn blockiness(luma: &[f32], w: usize, h: usize) -> f64 {
             add(y * w + x, (y + 1) * w + x, y % 8 == 7);
         }
     }
-    if n_edge == 0 || n_inner == 0 || inner == 0.0 {
+    if n_edge == 0 || n_inner == 0 {
         return 1.0;
     }
-    (edge / n_edge as f64) / (inner / n_inner as f64)
+    (edge / n_edge as f64 + SMOOTH) / (inner / n_inner as f64 + SMOOTH)
 }
 
 #[cfg(test)]
@@ -145,6 +148,18 @@ mod tests {
         );
         assert!((fine - 1.0).abs() < 0.1, "{fine}");
         assert!(coarse > fine * 1.2, "{coarse} vs {fine}");
+    }
+
+    #[test]
+    fn flat_blocks_read_as_blocky_and_stay_finite() {
+        // 8x8 cells of one grey each: every step is at a block edge.
+        let cells = RgbImage::from_fn(64, 64, |x, y| image::Rgb([((x / 8 + y / 8) * 20) as u8; 3]));
+        let b = features(&cells).blockiness;
+        assert!(b.is_finite() && b > 10.0, "{b}");
+        // Steps only inside blocks: finite and below 1, never zero.
+        let offset = RgbImage::from_fn(64, 64, |x, _| image::Rgb([((x + 4) / 8 * 20) as u8; 3]));
+        let b = features(&offset).blockiness;
+        assert!(b.is_finite() && b > 0.0 && b < 1.0, "{b}");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use self::palette::{PALETTE_MAX_SIDE, PALETTE_SIZE, palette, palette_distanc
 pub use self::words::{JND, lab_shift_words};
 
 /// Bumped whenever a change to this module can change a score for the same pixels.
-pub const SCORER_VERSION: u32 = 1;
+pub const SCORER_VERSION: u32 = 2;
 
 /// Mean CIELAB difference, candidate minus baseline.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

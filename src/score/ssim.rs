@@ -99,7 +99,7 @@ pub(crate) fn ssim_images(
         };
         chunks.push((r, head));
     }
-    let queue = std::sync::Mutex::new(chunks.into_iter());
+    let queue = std::sync::Mutex::new(chunks.into_iter().enumerate());
     let job = Job {
         a: a.as_raw(),
         b: b.as_raw(),
@@ -110,31 +110,34 @@ pub(crate) fn ssim_images(
         crop,
     };
     let workers = super::parallel::threads().min(h.div_ceil(chunk_rows));
-    let sums: Vec<[f64; 4]> = std::thread::scope(|s| {
+    // Each chunk's sums are kept apart and added in image order, so the result does not
+    // depend on which worker took which chunk.
+    let mut sums: Vec<(usize, [f64; 4])> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let (job, queue) = (&job, &queue);
                 s.spawn(move || {
-                    let mut total = [0f64; 4];
+                    let mut done = Vec::new();
                     loop {
                         let next = queue.lock().map(|mut q| q.next());
-                        let Ok(Some((rows, out))) = next else { break };
-                        for (t, v) in total.iter_mut().zip(job.band(rows, out)) {
-                            *t += v;
-                        }
+                        let Ok(Some((i, (rows, out)))) = next else {
+                            break;
+                        };
+                        done.push((i, job.band(rows, out)));
                     }
-                    total
+                    done
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or([f64::NAN; 4]))
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec![(0, [f64::NAN; 4])]))
             .collect()
     });
+    sums.sort_by_key(|(i, _)| *i);
     let count = ((w - 2 * crop) * (h - 2 * crop)) as f64;
     let mut out = [0f64; 4];
-    for part in sums {
+    for (_, part) in sums {
         for (o, v) in out.iter_mut().zip(part) {
             *o += v;
         }
@@ -445,6 +448,18 @@ mod tests {
 
     fn grey(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([f(x, y); 3]))
+    }
+
+    #[test]
+    fn the_mean_does_not_depend_on_which_worker_took_which_rows() {
+        // 300 rows are five chunks shared by the workers in whatever order they run.
+        let a = grey(97, 300, |x, y| ((x * 7 + y * 13) % 251) as u8);
+        let b = grey(97, 300, |x, y| ((x * 5 + y * 11 + 3) % 241) as u8);
+        let first = ssim_images(&a, &b, Channels::LumaAndRgb, None).map(f64::to_bits);
+        for _ in 0..5 {
+            let again = ssim_images(&a, &b, Channels::LumaAndRgb, None).map(f64::to_bits);
+            assert_eq!(again, first);
+        }
     }
 
     #[test]
