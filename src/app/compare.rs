@@ -60,6 +60,8 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
     }
     let run_id = new_run_id();
     let dir = out_dir(args.out.as_deref(), &run_id)?;
+    // As in `run`: judged samples wait on disk for the documents.
+    let spill = crate::report::Spill::new_in(&dir).ok();
     let suite = "compare";
     let thresholds = Thresholds::default();
     let mut report = RunReport {
@@ -121,7 +123,10 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
             params: serde_json::Value::Null,
             thresholds,
         };
-        let case = judge_case(&dir, &info, pairs, Vec::new());
+        let mut case = judge_case(&dir, &info, pairs, Vec::new());
+        if let Some(spill) = &spill {
+            case.samples.spill_to(spill);
+        }
         out.detail(format!("{id}: {}", case.verdict.name()));
         report.cases.push(case);
     }
