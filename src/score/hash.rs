@@ -8,6 +8,7 @@
 //! significant bit.
 
 use image::RgbImage;
+use multiversion::multiversion;
 
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 const LANCZOS_SUPPORT: f64 = 3.0;
@@ -203,6 +204,24 @@ type HorizontalPass = (Vec<(usize, Vec<i32>)>, Vec<u8>);
 
 /// `(phash, dhash)` of an image, in `imagehash` bit order.
 ///
+/// Pillow's 'L' of one row of RGB bytes.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+fn pil_luma_row(src: &[u8], row: &mut [u8]) {
+    for (l, px) in row.iter_mut().zip(src.chunks_exact(3)) {
+        let v = u32::from(px[0]) * 19595 + u32::from(px[1]) * 38470 + u32::from(px[2]) * 7471;
+        *l = ((v + 0x8000) >> 16) as u8;
+    }
+}
+
+/// `init` plus the fixed-point dot product of luma bytes and weights. The baseline x86-64
+/// target has no 32-bit vector multiply, so this is where the AVX2 clone pays most.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+fn dot(px: &[u8], k: &[i32], init: i32) -> i32 {
+    px.iter().zip(k).fold(init, |s, (&p, &c)| {
+        s.wrapping_add(i32::from(p).wrapping_mul(c))
+    })
+}
+
 /// Equivalent to running [`phash_from_luma`] and [`dhash_from_luma`] on [`pil_luma`], but
 /// converts each row to luma once and feeds both horizontal passes from it, so no
 /// full-size luma copy is made.
@@ -221,19 +240,13 @@ pub fn hashes(img: &RgbImage) -> (u64, u64) {
     let mut p_same = Vec::new();
     let mut d_same = Vec::new();
     for (y, src) in img.as_raw().chunks_exact(w * 3).enumerate() {
-        for (l, px) in row.iter_mut().zip(src.chunks_exact(3)) {
-            let v = u32::from(px[0]) * 19595 + u32::from(px[1]) * 38470 + u32::from(px[2]) * 7471;
-            *l = ((v + 0x8000) >> 16) as u8;
-        }
+        pil_luma_row(src, &mut row);
         for (pass, same) in [(&mut p, &mut p_same), (&mut d, &mut d_same)] {
             match pass {
                 Some((coeffs, tmp)) => {
                     let out_w = coeffs.len();
                     for (xx, (xmin, k)) in coeffs.iter().enumerate() {
-                        let acc = row[*xmin..*xmin + k.len()]
-                            .iter()
-                            .zip(k)
-                            .fold(half, |s, (&p, &c)| s + i32::from(p) * c);
+                        let acc = dot(&row[*xmin..*xmin + k.len()], k, half);
                         tmp[y * out_w + xx] = clip8(acc);
                     }
                 }
