@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::http::{Http, data_uri, is_content_filter, read_references};
+use super::http::{Http, data_uri, header_str, is_content_filter, read_references};
 use super::{
     ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
     merge_params, seed_to_send,
@@ -86,20 +86,11 @@ impl Provider for Ark {
         }
         let bytes = self.http.b64_or_url(item, "Ark").await?;
         let mut identity = super::Headers::default();
-        if let Some(s) = item.get("size").and_then(Value::as_str) {
-            identity.insert("ark.size".to_string(), s.to_string());
-        }
-        if let Some(f) = item.get("output_format").and_then(Value::as_str) {
-            identity.insert("ark.output_format".to_string(), f.to_string());
-        }
-        let request_id = headers
-            .get("x-request-id")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+        identity.insert_fields("ark.", item, &["size", "output_format"]);
         Ok(Generation {
             bytes,
             metadata: Metadata {
-                request_id,
+                request_id: header_str(&headers, "x-request-id"),
                 model: v.get("model").and_then(Value::as_str).map(str::to_string),
                 seed: seed_to_send(&req),
                 duration_ms: elapsed_ms(start),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::http::{Http, data_uri, read_references};
+use super::http::{Http, data_uri, header_str, read_references};
 use super::{
     ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
     merge_params, seed_to_send,
@@ -194,11 +194,7 @@ impl Provider for Fal {
                 .http
                 .json(self.auth(self.http.client().post(url)).json(&body))
                 .await?;
-            let id = h
-                .get("x-fal-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            (v, id)
+            (v, header_str(&h, "x-fal-request-id"))
         } else {
             self.queue(endpoint, &body).await?
         };
@@ -213,9 +209,7 @@ impl Provider for Fal {
             .ok_or_else(|| bad_answer("the result image has no url"))?;
         let bytes = self.http.image(url).await?;
         let mut identity = super::Headers::default();
-        if let Some(ct) = image.get("content_type").and_then(Value::as_str) {
-            identity.insert("fal.content_type".to_string(), ct.to_string());
-        }
+        identity.insert_fields("fal.", image, &["content_type"]);
         if let (Some(w), Some(h)) = (
             image.get("width").and_then(Value::as_u64),
             image.get("height").and_then(Value::as_u64),

@@ -34,6 +34,16 @@ impl Headers {
         self.0.is_empty()
     }
 
+    /// Records each string field `keys` of the JSON object `v` as `<prefix><key>`; absent
+    /// and non-string fields are skipped.
+    pub fn insert_fields(&mut self, prefix: &str, v: &serde_json::Value, keys: &[&str]) {
+        for k in keys {
+            if let Some(s) = v.get(k).and_then(serde_json::Value::as_str) {
+                self.insert(format!("{prefix}{k}"), s.to_string());
+            }
+        }
+    }
+
     /// Name and value pairs, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter().map(|(k, v)| (k, v))

@@ -167,15 +167,7 @@ impl Http {
         &self,
         rb: RequestBuilder,
     ) -> Result<(u16, Value, HeaderMap), ProviderError> {
-        let resp = self.send(rb).await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = read_capped(resp, JSON_CAP)
-            .await
-            .map_err(|e| self.transport_or(e))?;
-        if !(200..300).contains(&status) {
-            return Err(self.classify(status, &headers, &body));
-        }
+        let (status, headers, body) = self.fetch(rb, JSON_CAP).await?;
         let value = serde_json::from_slice(&body).map_err(|e| {
             ProviderError::new(
                 ErrorKind::Transient,
@@ -188,7 +180,25 @@ impl Http {
         Ok((status, value, headers))
     }
 
-    /// The bytes behind an image reference: a `data:` URI or a URL, fetched with a cap.
+    /// Sends a request and reads at most `cap` bytes of its body; a non-2xx status becomes
+    /// a classified error.
+    async fn fetch(
+        &self,
+        rb: RequestBuilder,
+        cap: usize,
+    ) -> Result<(u16, HeaderMap, Vec<u8>), ProviderError> {
+        let resp = self.send(rb).await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = read_capped(resp, cap)
+            .await
+            .map_err(|e| self.transport_or(e))?;
+        if !(200..300).contains(&status) {
+            return Err(self.classify(status, &headers, &body));
+        }
+        Ok((status, headers, body))
+    }
+
     /// The image of a `data[]` item of an images API: inline `b64_json`, or a `url` to
     /// fetch. `who` names the provider in the error.
     pub(crate) async fn b64_or_url(
@@ -208,23 +218,20 @@ impl Http {
         }
     }
 
+    /// The bytes behind an image reference: a `data:` URI or a URL, fetched with a cap.
     pub(crate) async fn image(&self, src: &str) -> Result<Vec<u8>, ProviderError> {
         if let Some(rest) = src.strip_prefix("data:") {
             return decode_data_uri(rest);
         }
         let url = self.returned_url(src)?;
-        let resp = self.send(self.client.get(url)).await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = read_capped(resp, IMAGE_CAP)
-            .await
-            .map_err(|e| self.transport_or(e))?;
-        if !(200..300).contains(&status) {
-            let mut e = self.classify(status, &headers, &body);
-            e.message = format!("downloading the image: {}", e.message);
-            return Err(e);
+        match self.fetch(self.client.get(url), IMAGE_CAP).await {
+            Ok((_, _, body)) => Ok(body),
+            Err(mut e) if e.status.is_some() => {
+                e.message = format!("downloading the image: {}", e.message);
+                Err(e)
+            }
+            Err(e) => Err(e),
         }
-        Ok(body)
     }
 
     /// Sends a request, logging it at `-vv`.
@@ -503,6 +510,11 @@ pub(crate) fn error_message(v: &Value) -> Option<String> {
 }
 
 /// `Retry-After` as seconds or an HTTP date.
+/// A response header's value, when it is present and text.
+pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_string)
+}
+
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = raw.parse::<u64>() {

@@ -8,9 +8,9 @@
 use std::time::Instant;
 
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::http::{Http, mime_of, read_references};
+use super::http::{Http, header_str, mime_of, read_references};
 use super::{
     ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
     merge_params,
@@ -86,22 +86,18 @@ impl Provider for OpenAi {
         })?;
         let bytes = self.http.b64_or_url(item, "OpenAI").await?;
         let mut identity = super::Headers::default();
-        if let Some(h) = headers.get("openai-version").and_then(|h| h.to_str().ok()) {
-            identity.insert("openai-version".to_string(), h.to_string());
+        if let Some(h) = header_str(&headers, "openai-version") {
+            identity.insert("openai-version".to_string(), h);
         }
-        for k in ["size", "quality", "output_format", "background"] {
-            if let Some(s) = v.get(k).and_then(Value::as_str) {
-                identity.insert(format!("openai.{k}"), s.to_string());
-            }
-        }
-        let request_id = headers
-            .get("x-request-id")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+        identity.insert_fields(
+            "openai.",
+            &v,
+            &["size", "quality", "output_format", "background"],
+        );
         Ok(Generation {
             bytes,
             metadata: Metadata {
-                request_id,
+                request_id: header_str(&headers, "x-request-id"),
                 model: None,
                 seed: None,
                 duration_ms: elapsed_ms(start),

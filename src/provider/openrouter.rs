@@ -130,12 +130,7 @@ impl Provider for OpenRouter {
         let mut identity = super::Headers::default();
         // `provider` names the upstream host that served the request: a change is a
         // change of build even when the slug stays the same.
-        if let Some(p) = v.get("provider").and_then(Value::as_str) {
-            identity.insert("openrouter.provider".to_string(), p.to_string());
-        }
-        if let Some(fp) = v.get("system_fingerprint").and_then(Value::as_str) {
-            identity.insert("openrouter.system_fingerprint".to_string(), fp.to_string());
-        }
+        identity.insert_fields("openrouter.", &v, &["provider", "system_fingerprint"]);
         if let Some(mt) = v.pointer("/data/0/media_type").and_then(Value::as_str) {
             identity.insert("openrouter.media_type".to_string(), mt.to_string());
         }
