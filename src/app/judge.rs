@@ -208,9 +208,17 @@ pub(crate) fn judge_case(
 ) -> CaseReport {
     let limits = DecodeLimits::default();
     let (bases, cands) = decode_all(&pairs, &limits);
+    // Each image's signature once: the noise-floor channels use it, and the pair scores
+    // take their palettes and hashes from it.
+    let features = |side: &Decoded| -> Vec<Option<Features>> {
+        side.iter()
+            .map(|r| r.as_ref().ok().map(score::features))
+            .collect()
+    };
+    let (base_sigs, cand_sigs) = (features(&bases), features(&cands));
     let mut samples = Vec::with_capacity(pairs.len());
     let mut errors = Vec::new();
-    for ((pair, base), cand) in pairs.into_iter().zip(&bases).zip(&cands) {
+    for (i, ((pair, base), cand)) in pairs.into_iter().zip(&bases).zip(&cands).enumerate() {
         let mut s = SampleReport {
             index: pair.index,
             baseline: None,
@@ -238,7 +246,8 @@ pub(crate) fn judge_case(
             let base_rel = format!("baselines/{}/{}/{}.jpg", info.suite, info.id, pair.index);
             write(dir, &base_rel, &display_jpeg(base)?)?;
             s.baseline = Some(base_rel);
-            let ps = score::score_pair(base, cand);
+            let known = base_sigs[i].as_ref().zip(cand_sigs[i].as_ref());
+            let ps = score::score_pair_with(base, cand, known);
             let heat = score::heatmap(&ps.ssim_map);
             let heat_rel = format!("diffs/{}/{}/{}.jpg", info.suite, info.id, pair.index);
             write(dir, &heat_rel, &display_jpeg(&heat)?)?;
@@ -256,12 +265,8 @@ pub(crate) fn judge_case(
         samples.push(s);
     }
     let base_imgs: Vec<&RgbImage> = bases.iter().filter_map(|b| b.as_ref().ok()).collect();
-    let base_feats: Vec<Features> = base_imgs.iter().map(|b| score::features(b)).collect();
-    let cand_feats: Vec<Features> = cands
-        .iter()
-        .filter_map(|c| c.as_ref().ok())
-        .map(score::features)
-        .collect();
+    let base_feats: Vec<Features> = base_sigs.into_iter().flatten().collect();
+    let cand_feats: Vec<Features> = cand_sigs.into_iter().flatten().collect();
     // All pairs for small sample counts; a ring beyond, so the cost stays linear.
     let n = base_imgs.len();
     let within_pairs: Vec<(usize, usize)> = if n <= 4 {

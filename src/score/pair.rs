@@ -4,7 +4,7 @@ use image::{ImageBuffer, Luma, RgbImage};
 
 use super::image::{common_size, fit};
 use super::ssim::Channels;
-use super::{Metrics, PaletteColor, color, hash, palette, ssim};
+use super::{Features, Metrics, PaletteColor, color, hash, palette, ssim};
 
 /// Everything computed for one baseline/candidate pair.
 pub struct PairScore {
@@ -58,7 +58,19 @@ fn ssim_both(base: &RgbImage, cand: &RgbImage) -> (f64, ImageBuffer<Luma<f32>, V
 
 /// Scores `cand` against `base`. Pure: no I/O, deterministic.
 pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
+    score_pair_with(base, cand, None)
+}
+
+/// As [`score_pair`], taking each image's palette and hashes from its [`Features`] when
+/// given, instead of computing them again. Used only when the sizes match: an image
+/// scored at a smaller common size has a palette and hashes of its own.
+pub fn score_pair_with(
+    base: &RgbImage,
+    cand: &RgbImage,
+    features: Option<(&Features, &Features)>,
+) -> PairScore {
     let (bs, cs) = (base.dimensions(), cand.dimensions());
+    let features = features.filter(|_| bs == cs);
     let size = common_size(bs, cs);
     let size_change = (bs != cs).then_some((bs, cs));
     let base = fit(base, size);
@@ -66,9 +78,12 @@ pub fn score_pair(base: &RgbImage, cand: &RgbImage) -> PairScore {
     let (base, cand) = (base.as_ref(), cand.as_ref());
 
     let ((bp, bh), (cp, ch), (ssim, map), ssim_rgb, colour) = std::thread::scope(|s| {
-        let side = |img: &'_ RgbImage| (palette::palette(img), hash::hashes(img));
-        let base_side = s.spawn(move || side(base));
-        let cand_side = s.spawn(move || side(cand));
+        let side = |img: &'_ RgbImage, known: Option<&Features>| match known {
+            Some(f) => (f.palette.clone(), (f.phash, f.dhash)),
+            None => (palette::palette(img), hash::hashes(img)),
+        };
+        let base_side = s.spawn(move || side(base, features.map(|f| f.0)));
+        let cand_side = s.spawn(move || side(cand, features.map(|f| f.1)));
         let (ssim, map, rgb) = ssim_both(base, cand);
         let colour = color::colour_stats(base, cand);
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| {

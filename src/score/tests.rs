@@ -178,3 +178,20 @@ fn different_sizes_are_scored_at_the_smaller_size() {
     assert_eq!(s.ssim_map.dimensions(), (32, 24));
     assert!(s.metrics.ssim > 0.95, "{}", s.metrics.ssim);
 }
+
+#[test]
+fn known_features_give_the_same_scores_as_computing_them() {
+    let a = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 7]));
+    let b = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 5, 40]));
+    let (fa, fb) = (super::features(&a), super::features(&b));
+    let fresh = score_pair(&a, &b);
+    let reused = super::score_pair_with(&a, &b, Some((&fa, &fb)));
+    assert_eq!(reused.metrics, fresh.metrics);
+    assert_eq!(reused.base_palette, fresh.base_palette);
+    assert_eq!(reused.cand_palette, fresh.cand_palette);
+    // A pair of different sizes ignores them: its images are scored resized.
+    let small = image::imageops::resize(&b, 32, 24, super::RESIZE_FILTER);
+    let fs = super::features(&small);
+    let resized = super::score_pair_with(&a, &small, Some((&fa, &fs)));
+    assert_eq!(resized.metrics, score_pair(&a, &small).metrics);
+}
