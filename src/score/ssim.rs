@@ -118,12 +118,13 @@ pub(crate) fn ssim_images(
                 let (job, queue) = (&job, &queue);
                 s.spawn(move || {
                     let mut done = Vec::new();
+                    let mut scratch = job.scratch();
                     loop {
                         let next = queue.lock().map(|mut q| q.next());
                         let Ok(Some((i, (rows, out)))) = next else {
                             break;
                         };
-                        done.push((i, job.band(rows, out)));
+                        done.push((i, job.band(rows, out, &mut scratch)));
                     }
                     done
                 })
@@ -189,12 +190,39 @@ fn split_row(src: &[u8], r: &mut [f32], g: &mut [f32], b: &mut [f32]) {
 /// Pixels processed together; the 5 x LANES accumulators stay in vector registers.
 const LANES: usize = 16;
 
+/// The five vertically blurred statistics of one row, padded by `RADIUS` on each side.
 struct Rows {
-    mx: Vec<f32>,
-    my: Vec<f32>,
-    mxx: Vec<f32>,
-    myy: Vec<f32>,
-    mxy: Vec<f32>,
+    /// `[mx, my, mxx, myy, mxy]`, one every `stride` floats.
+    data: Vec<f32>,
+    stride: usize,
+}
+
+impl Rows {
+    fn new(w: usize) -> Self {
+        // An odd number of cache lines apart, like the row cache.
+        let stride = ((w + 2 * RADIUS).div_ceil(LINE) | 1) * LINE;
+        Self {
+            data: vec![0.0; 5 * stride],
+            stride,
+        }
+    }
+
+    fn planes(&self) -> [&[f32]; 5] {
+        let mut it = self.data.chunks_exact(self.stride);
+        std::array::from_fn(|_| it.next().unwrap_or_default())
+    }
+
+    fn planes_mut(&mut self) -> [&mut [f32]; 5] {
+        let mut it = self.data.chunks_exact_mut(self.stride);
+        std::array::from_fn(|_| it.next().unwrap_or_default())
+    }
+}
+
+/// What one worker keeps from band to band.
+struct Scratch {
+    cache: RowCache,
+    rows: Rows,
+    out: Vec<f32>,
 }
 
 struct Job<'a> {
@@ -273,19 +301,29 @@ impl RowCache {
 }
 
 impl Job<'_> {
-    fn band(&self, rows: std::ops::Range<usize>, mut out: Option<&mut [f32]>) -> [f64; 4] {
+    fn scratch(&self) -> Scratch {
+        Scratch {
+            cache: RowCache::new(self.w, self.channels.count()),
+            rows: Rows::new(self.w),
+            out: vec![0.0; self.w],
+        }
+    }
+
+    /// Scores output rows `rows`. The scratch outlives the band so that a new band neither
+    /// faults in fresh pages nor converts again the source rows it shares with the last.
+    fn band(
+        &self,
+        rows: std::ops::Range<usize>,
+        mut out: Option<&mut [f32]>,
+        scratch: &mut Scratch,
+    ) -> [f64; 4] {
         let (w, h, crop) = (self.w, self.h, self.crop);
         let nch = self.channels.count();
-        let padded = w + 2 * RADIUS;
-        let mut buf = Rows {
-            mx: vec![0.0; padded],
-            my: vec![0.0; padded],
-            mxx: vec![0.0; padded],
-            myy: vec![0.0; padded],
-            mxy: vec![0.0; padded],
-        };
-        let mut cache = RowCache::new(w, nch);
-        let mut scratch = vec![0f32; w];
+        let Scratch {
+            cache,
+            rows: buf,
+            out: spare,
+        } = scratch;
         let mut sums = [0f64; 4];
         let first = rows.start;
         for y in rows {
@@ -297,14 +335,8 @@ impl Job<'_> {
             for (ch, sum) in sums.iter_mut().enumerate().take(nch) {
                 let ra: [&[f32]; TAPS] = src.map(|r| cache.row(r, 0, ch));
                 let rb: [&[f32]; TAPS] = src.map(|r| cache.row(r, 1, ch));
-                vertical(&ra, &rb, &self.wts, &mut buf);
-                for v in [
-                    &mut buf.mx,
-                    &mut buf.my,
-                    &mut buf.mxx,
-                    &mut buf.myy,
-                    &mut buf.mxy,
-                ] {
+                vertical(&ra, &rb, &self.wts, buf);
+                for v in buf.planes_mut() {
                     for j in 0..RADIUS {
                         v[RADIUS - 1 - j] = v[RADIUS + reflect(-(j as isize) - 1, w)];
                         v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
@@ -312,9 +344,9 @@ impl Job<'_> {
                 }
                 let out_row = match (ch, out.as_deref_mut()) {
                     (0, Some(m)) => &mut m[(y - first) * w..(y - first + 1) * w],
-                    _ => &mut scratch[..],
+                    _ => &mut spare[..],
                 };
-                horizontal(&buf, &self.wts, out_row);
+                horizontal(buf, &self.wts, out_row);
                 if y >= crop && y < h - crop {
                     *sum += row_sum(&out_row[crop..w - crop]);
                 }
@@ -352,11 +384,7 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 fn vertical(ra: &[&[f32]; TAPS], rb: &[&[f32]; TAPS], wts: &[f32; TAPS], buf: &mut Rows) {
     const FMA: bool = has_fma(selected_target!());
     let w = ra[0].len();
-    let mx = &mut buf.mx[RADIUS..RADIUS + w];
-    let my = &mut buf.my[RADIUS..RADIUS + w];
-    let mxx = &mut buf.mxx[RADIUS..RADIUS + w];
-    let myy = &mut buf.myy[RADIUS..RADIUS + w];
-    let mxy = &mut buf.mxy[RADIUS..RADIUS + w];
+    let [mx, my, mxx, myy, mxy] = buf.planes_mut().map(|p| &mut p[RADIUS..RADIUS + w]);
     let full = w - w % LANES;
     for i0 in (0..full).step_by(LANES) {
         let mut acc = [[0f32; LANES]; 5];
@@ -426,7 +454,7 @@ fn ssim_formula(ux: f32, uy: f32, uxx: f32, uyy: f32, uxy: f32) -> f32 {
 fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
     const FMA: bool = has_fma(selected_target!());
     let w = out.len();
-    let src = [&buf.mx, &buf.my, &buf.mxx, &buf.myy, &buf.mxy];
+    let src = buf.planes();
     let full = w - w % LANES;
     for i0 in (0..full).step_by(LANES) {
         let mut acc = [[0f32; LANES]; 5];
