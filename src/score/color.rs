@@ -8,6 +8,7 @@
 use image::RgbImage;
 
 use super::LabShift;
+use super::deltae::{self, LANES};
 
 /// Above this many pixels the colour statistics use a regular grid of about this many
 /// samples instead of every pixel: a mean or a 95th percentile over a million evenly spread
@@ -16,14 +17,14 @@ use super::LabShift;
 /// measured on every pixel.
 pub const MAX_COLOUR_SAMPLES: usize = 1 << 19;
 
-const XYZ_FROM_RGB: [[f64; 3]; 3] = [
+pub(crate) const XYZ_FROM_RGB: [[f64; 3]; 3] = [
     [0.412453, 0.357580, 0.180423],
     [0.212671, 0.715160, 0.072169],
     [0.019334, 0.119193, 0.950227],
 ];
-const WHITE: [f64; 3] = [0.95047, 1.0, 1.08883];
+pub(crate) const WHITE: [f64; 3] = [0.95047, 1.0, 1.08883];
 
-fn srgb_to_linear_table() -> [f64; 256] {
+pub(crate) fn srgb_to_linear_table() -> [f64; 256] {
     std::array::from_fn(|i| {
         let v = i as f64 / 255.0;
         if v > 0.04045 {
@@ -196,35 +197,45 @@ pub fn colour_stats(base: &RgbImage, cand: &RgbImage) -> ColourStats {
     let (w, h) = base.dimensions();
     let stride = sample_stride(w, h) as usize;
     let sampled_rows: Vec<usize> = (0..h as usize).step_by(stride).collect();
-    let conv = LabConverter::default();
+    let lin = deltae::linear_table();
     let bands = super::parallel::bands(sampled_rows.len(), 16);
     let parts: Vec<Partial> = std::thread::scope(|s| {
         let handles: Vec<_> = bands
             .into_iter()
             .map(|band| {
-                let (rows, conv) = (&sampled_rows[band], &conv);
+                let (rows, lin) = (&sampled_rows[band], &lin);
                 s.spawn(move || {
                     let mut p = Partial::default();
                     let row_len = w as usize * 3;
-                    for &y in rows {
-                        let ra = &base.as_raw()[y * row_len..(y + 1) * row_len];
-                        let rb = &cand.as_raw()[y * row_len..(y + 1) * row_len];
-                        for (pa, pb) in ra.chunks_exact(3).zip(rb.chunks_exact(3)).step_by(stride) {
-                            if pa == pb {
-                                p.de.push(0.0);
-                                continue;
-                            }
-                            let la = conv.lab([pa[0], pa[1], pa[2]]);
-                            let lb = conv.lab([pb[0], pb[1], pb[2]]);
-                            let de = ciede2000(la, lb);
+                    let mut fill = 0;
+                    let (mut pa, mut pb) = ([[0u8; 3]; LANES], [[0u8; 3]; LANES]);
+                    let flush = |p: &mut Partial, pa: &_, pb: &_, n: usize| {
+                        let b = deltae::batch(lin, pa, pb);
+                        for i in 0..n {
+                            let de = f64::from(b.de[i]);
                             p.de.push(de);
                             p.sum_de += de;
                             for c in 0..3 {
-                                p.sum_dlab[c] += lb[c] - la[c];
+                                p.sum_dlab[c] += f64::from(b.dlab[c][i]);
                             }
-                            p.sum_dc += (lb[1] * lb[1] + lb[2] * lb[2]).sqrt()
-                                - (la[1] * la[1] + la[2] * la[2]).sqrt();
+                            p.sum_dc += f64::from(b.dc[i]);
                         }
+                    };
+                    for &y in rows {
+                        let ra = &base.as_raw()[y * row_len..(y + 1) * row_len];
+                        let rb = &cand.as_raw()[y * row_len..(y + 1) * row_len];
+                        for (a, b) in ra.chunks_exact(3).zip(rb.chunks_exact(3)).step_by(stride) {
+                            pa[fill] = [a[0], a[1], a[2]];
+                            pb[fill] = [b[0], b[1], b[2]];
+                            fill += 1;
+                            if fill == LANES {
+                                flush(&mut p, &pa, &pb, LANES);
+                                fill = 0;
+                            }
+                        }
+                    }
+                    if fill > 0 {
+                        flush(&mut p, &pa, &pb, fill);
                     }
                     p
                 })

@@ -8,6 +8,7 @@
 
 mod cloud;
 mod color;
+mod deltae;
 mod features;
 mod hash;
 mod heatmap;
