@@ -119,9 +119,15 @@ pub fn palette(img: &RgbImage) -> Vec<PaletteColor> {
     for _ in 0..MAX_ITERATIONS {
         let mut changed = false;
         for (a, lab) in assign.iter_mut().zip(&labs) {
-            let best = (0..centres.len())
-                .min_by(|&i, &j| dist2(lab, &centres[i]).total_cmp(&dist2(lab, &centres[j])))
-                .unwrap_or(0);
+            // The first nearest centre, each distance computed once.
+            let mut best = (0, f64::INFINITY);
+            for (i, c) in centres.iter().enumerate() {
+                let d = dist2(lab, c);
+                if d < best.1 {
+                    best = (i, d);
+                }
+            }
+            let best = best.0;
             if *a != best {
                 *a = best;
                 changed = true;
