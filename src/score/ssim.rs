@@ -49,15 +49,6 @@ pub(crate) enum Channels {
     LumaAndRgb,
 }
 
-impl Channels {
-    fn count(self) -> usize {
-        match self {
-            Self::Luma => 1,
-            Self::LumaAndRgb => 4,
-        }
-    }
-}
-
 /// SSIM of two same-sized images: `[luma, r, g, b]` (the colour entries stay 0 for
 /// [`Channels::Luma`]). Fills `map` (row-major, `w * h`) with the luma SSIM map when given.
 ///
@@ -169,41 +160,55 @@ fn luma_row(src: &[u8], dst: &mut [f32]) {
     }
 }
 
-/// R, G and B of one row of RGB bytes as floats, in groups like [`luma_row`].
-#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
-fn split_row(src: &[u8], r: &mut [f32], g: &mut [f32], b: &mut [f32]) {
-    const G: usize = 16;
-    let n = r.len().min(g.len()).min(b.len()).min(src.len() / 3);
-    let full = n - n % G;
-    for (i0, p) in (0..full).step_by(G).zip(src.chunks_exact(3 * G)) {
-        for l in 0..G {
-            r[i0 + l] = f32::from(p[3 * l]);
-            g[i0 + l] = f32::from(p[3 * l + 1]);
-            b[i0 + l] = f32::from(p[3 * l + 2]);
-        }
-    }
-    for (i, p) in (full..n).zip(src[3 * full..].chunks_exact(3)) {
-        (r[i], g[i], b[i]) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
-    }
-}
-
 /// Pixels processed together; the 5 x LANES accumulators stay in vector registers.
 const LANES: usize = 16;
 
-/// The five vertically blurred statistics of one row, padded by `RADIUS` on each side.
+/// Floats per cache line.
+const LINE: usize = 16;
+
+/// `n` floats rounded up to an odd number of cache lines. The vertical pass reads the same
+/// columns of 22 rows at once; at a row stride that is a multiple of 4 KB (any width
+/// divisible by 1024) all 22 map to one set of the 8-way L1 cache and evict each other on
+/// every load, while an odd number of lines puts every row in a different set. Luma SSIM
+/// on 2048 px went from 37 to 23 ms on one core.
+fn odd_lines(n: usize) -> usize {
+    (n.div_ceil(LINE) | 1) * LINE
+}
+
+/// One SSIM pass over a row layout: luma (one float per pixel) or interleaved R, G, B
+/// (three floats per pixel, `STEP` apart for the horizontal blur).
+#[derive(Clone, Copy)]
+enum Pass {
+    Luma,
+    Rgb,
+}
+
+impl Pass {
+    const fn step(self) -> usize {
+        match self {
+            Self::Luma => 1,
+            Self::Rgb => 3,
+        }
+    }
+}
+
+/// The five vertically blurred statistics of one row, padded by `RADIUS` pixels on each
+/// side.
 struct Rows {
     /// `[mx, my, mxx, myy, mxy]`, one every `stride` floats.
     data: Vec<f32>,
     stride: usize,
+    pad: usize,
 }
 
 impl Rows {
-    fn new(w: usize) -> Self {
-        // An odd number of cache lines apart, like the row cache.
-        let stride = ((w + 2 * RADIUS).div_ceil(LINE) | 1) * LINE;
+    fn new(w: usize, pass: Pass) -> Self {
+        let pad = RADIUS * pass.step();
+        let stride = odd_lines(w * pass.step() + 2 * pad);
         Self {
             data: vec![0.0; 5 * stride],
             stride,
+            pad,
         }
     }
 
@@ -216,12 +221,28 @@ impl Rows {
         let mut it = self.data.chunks_exact_mut(self.stride);
         std::array::from_fn(|_| it.next().unwrap_or_default())
     }
+
+    /// Fills the padding with scipy `reflect` copies of the `w` pixels inside.
+    fn reflect_edges(&mut self, w: usize) {
+        let pad = self.pad;
+        let step = pad / RADIUS;
+        for v in self.planes_mut() {
+            for j in 0..RADIUS {
+                let (left, right) = (reflect(-(j as isize) - 1, w), reflect((w + j) as isize, w));
+                for c in 0..step {
+                    v[pad - step * (j + 1) + c] = v[pad + step * left + c];
+                    v[pad + step * (w + j) + c] = v[pad + step * right + c];
+                }
+            }
+        }
+    }
 }
 
 /// What one worker keeps from band to band.
 struct Scratch {
     cache: RowCache,
-    rows: Rows,
+    luma: Rows,
+    rgb: Option<Rows>,
     out: Vec<f32>,
 }
 
@@ -235,41 +256,30 @@ struct Job<'a> {
     crop: usize,
 }
 
-/// The last `TAPS` source rows of both images, converted to f32 per channel. A row lives
-/// in slot `row % TAPS`; the rows one output row needs never collide (they lie within 11
-/// consecutive indices).
+/// The last `TAPS` source rows of both images as f32: luma, and for RGB SSIM the bytes
+/// themselves, still interleaved. A row lives in slot `row % TAPS`; the rows one output row
+/// needs never collide (they lie within 11 consecutive indices).
 struct RowCache {
     tags: [usize; TAPS],
-    /// Slot-major: `[slot][image][channel][x]`, one row every `stride` floats.
+    /// `[slot][image]` blocks of `block` floats: luma at 0, RGB at `rgb_at`.
     data: Vec<f32>,
     w: usize,
-    stride: usize,
-    nch: usize,
+    block: usize,
+    rgb_at: Option<usize>,
 }
 
-/// Floats per cache line.
-const LINE: usize = 16;
-
 impl RowCache {
-    fn new(w: usize, nch: usize) -> Self {
-        // The vertical pass reads the same columns of 22 rows at once. At a stride that is
-        // a multiple of 4 KB (any width divisible by 1024) all 22 map to one set of the
-        // 8-way L1 cache and evict each other on every load; an odd number of cache lines
-        // puts every row in a different set. Luma SSIM on 2048 px went from 37 to 27 ms
-        // on one core.
-        let lines = w.div_ceil(LINE);
-        let stride = (lines | 1) * LINE;
+    fn new(w: usize, channels: Channels) -> Self {
+        let luma = odd_lines(w);
+        let rgb_at = (channels == Channels::LumaAndRgb).then_some(luma);
+        let block = luma + rgb_at.map_or(0, |_| odd_lines(3 * w));
         Self {
             tags: [usize::MAX; TAPS],
-            data: vec![0.0; TAPS * 2 * nch * stride],
+            data: vec![0.0; TAPS * 2 * block],
             w,
-            stride,
-            nch,
+            block,
+            rgb_at,
         }
-    }
-
-    fn offset(&self, slot: usize, image: usize, ch: usize) -> usize {
-        ((slot * 2 + image) * self.nch + ch) * self.stride
     }
 
     fn load(&mut self, row: usize, job: &Job<'_>) {
@@ -281,31 +291,37 @@ impl RowCache {
         let w = self.w;
         for (image, raw) in [job.a, job.b].into_iter().enumerate() {
             let src = &raw[row * w * 3..(row + 1) * w * 3];
-            let base = self.offset(slot, image, 0);
-            let stride = self.stride;
-            let dst = &mut self.data[base..base + self.nch * stride];
-            let (luma, colour) = dst.split_at_mut(stride);
-            luma_row(src, &mut luma[..w]);
-            if self.nch == 4 {
-                let (r, gb) = colour.split_at_mut(stride);
-                let (g, bl) = gb.split_at_mut(stride);
-                split_row(src, &mut r[..w], &mut g[..w], &mut bl[..w]);
+            let base = (slot * 2 + image) * self.block;
+            let dst = &mut self.data[base..base + self.block];
+            luma_row(src, &mut dst[..w]);
+            if let Some(at) = self.rgb_at {
+                for (d, &v) in dst[at..at + 3 * w].iter_mut().zip(src) {
+                    *d = f32::from(v);
+                }
             }
         }
     }
 
-    fn row(&self, row: usize, image: usize, ch: usize) -> &[f32] {
-        let o = self.offset(row % TAPS, image, ch);
-        &self.data[o..o + self.w]
+    fn row(&self, row: usize, image: usize, pass: Pass) -> &[f32] {
+        let o = ((row % TAPS) * 2 + image) * self.block;
+        match pass {
+            Pass::Luma => &self.data[o..o + self.w],
+            Pass::Rgb => {
+                let at = o + self.rgb_at.unwrap_or(0);
+                &self.data[at..at + 3 * self.w]
+            }
+        }
     }
 }
 
 impl Job<'_> {
     fn scratch(&self) -> Scratch {
+        let rgb = self.channels == Channels::LumaAndRgb;
         Scratch {
-            cache: RowCache::new(self.w, self.channels.count()),
-            rows: Rows::new(self.w),
-            out: vec![0.0; self.w],
+            cache: RowCache::new(self.w, self.channels),
+            luma: Rows::new(self.w, Pass::Luma),
+            rgb: rgb.then(|| Rows::new(self.w, Pass::Rgb)),
+            out: vec![0.0; if rgb { 3 * self.w } else { self.w }],
         }
     }
 
@@ -318,10 +334,10 @@ impl Job<'_> {
         scratch: &mut Scratch,
     ) -> [f64; 4] {
         let (w, h, crop) = (self.w, self.h, self.crop);
-        let nch = self.channels.count();
         let Scratch {
             cache,
-            rows: buf,
+            luma,
+            rgb,
             out: spare,
         } = scratch;
         let mut sums = [0f64; 4];
@@ -332,23 +348,33 @@ impl Job<'_> {
             for &r in &src {
                 cache.load(r, self);
             }
-            for (ch, sum) in sums.iter_mut().enumerate().take(nch) {
-                let ra: [&[f32]; TAPS] = src.map(|r| cache.row(r, 0, ch));
-                let rb: [&[f32]; TAPS] = src.map(|r| cache.row(r, 1, ch));
+            let inside = y >= crop && y < h - crop;
+            for (pass, buf) in [(Pass::Luma, Some(&mut *luma)), (Pass::Rgb, rgb.as_mut())] {
+                let Some(buf) = buf else { continue };
+                let ra: [&[f32]; TAPS] = src.map(|r| cache.row(r, 0, pass));
+                let rb: [&[f32]; TAPS] = src.map(|r| cache.row(r, 1, pass));
                 vertical(&ra, &rb, &self.wts, buf);
-                for v in buf.planes_mut() {
-                    for j in 0..RADIUS {
-                        v[RADIUS - 1 - j] = v[RADIUS + reflect(-(j as isize) - 1, w)];
-                        v[RADIUS + w + j] = v[RADIUS + reflect((w + j) as isize, w)];
-                    }
-                }
-                let out_row = match (ch, out.as_deref_mut()) {
-                    (0, Some(m)) => &mut m[(y - first) * w..(y - first + 1) * w],
-                    _ => &mut spare[..],
+                buf.reflect_edges(w);
+                let out_row = match (pass, out.as_deref_mut()) {
+                    (Pass::Luma, Some(m)) => &mut m[(y - first) * w..(y - first + 1) * w],
+                    _ => &mut spare[..w * pass.step()],
                 };
-                horizontal(buf, &self.wts, out_row);
-                if y >= crop && y < h - crop {
-                    *sum += row_sum(&out_row[crop..w - crop]);
+                match pass {
+                    Pass::Luma => {
+                        horizontal::<1>(buf, &self.wts, out_row);
+                        if inside {
+                            sums[0] += row_sum(&out_row[crop..w - crop]);
+                        }
+                    }
+                    Pass::Rgb => {
+                        horizontal::<3>(buf, &self.wts, out_row);
+                        if inside {
+                            let rgb = rgb_sums(&out_row[3 * crop..3 * (w - crop)]);
+                            for (s, v) in sums[1..].iter_mut().zip(rgb) {
+                                *s += v;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -384,7 +410,8 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 fn vertical(ra: &[&[f32]; TAPS], rb: &[&[f32]; TAPS], wts: &[f32; TAPS], buf: &mut Rows) {
     const FMA: bool = has_fma(selected_target!());
     let w = ra[0].len();
-    let [mx, my, mxx, myy, mxy] = buf.planes_mut().map(|p| &mut p[RADIUS..RADIUS + w]);
+    let pad = buf.pad;
+    let [mx, my, mxx, myy, mxy] = buf.planes_mut().map(|p| &mut p[pad..pad + w]);
     let full = w - w % LANES;
     for i0 in (0..full).step_by(LANES) {
         let mut acc = [[0f32; LANES]; 5];
@@ -438,6 +465,27 @@ fn row_sum(row: &[f32]) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
+/// Sums of an interleaved R, G, B map row, per channel. Blocks of 24 values (a whole
+/// number of pixels and of vectors) keep each lane on one channel.
+fn rgb_sums(row: &[f32]) -> [f64; 3] {
+    let mut acc = [0f64; 24];
+    let chunks = row.chunks_exact(24);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f64::from(v);
+        }
+    }
+    let mut out = [0f64; 3];
+    for (i, a) in acc.iter().enumerate() {
+        out[i % 3] += a;
+    }
+    for (i, &v) in tail.iter().enumerate() {
+        out[i % 3] += f64::from(v);
+    }
+    out
+}
+
 /// SSIM from the five blurred statistics, written so that x == y gives numerator ==
 /// denominator bit for bit (identity scores exactly 1).
 #[inline(always)]
@@ -450,8 +498,9 @@ fn ssim_formula(ux: f32, uy: f32, uxx: f32, uyy: f32, uxy: f32) -> f32 {
     num / den
 }
 
+/// The horizontal blur and the SSIM formula; neighbouring pixels are `STEP` floats apart.
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
-fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
+fn horizontal<const STEP: usize>(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
     const FMA: bool = has_fma(selected_target!());
     let w = out.len();
     let src = buf.planes();
@@ -461,7 +510,7 @@ fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
         for t in 0..TAPS {
             let k = wts[t];
             for (q, plane) in src.iter().enumerate() {
-                let v = &plane[i0 + t..i0 + t + LANES];
+                let v = &plane[i0 + STEP * t..i0 + STEP * t + LANES];
                 for l in 0..LANES {
                     acc[q][l] = madd::<FMA>(k, v[l], acc[q][l]);
                 }
@@ -476,7 +525,7 @@ fn horizontal(buf: &Rows, wts: &[f32; TAPS], out: &mut [f32]) {
         let mut acc = [0f32; 5];
         for t in 0..TAPS {
             for (q, plane) in src.iter().enumerate() {
-                acc[q] = madd::<FMA>(wts[t], plane[i + t], acc[q]);
+                acc[q] = madd::<FMA>(wts[t], plane[i + STEP * t], acc[q]);
             }
         }
         *o = ssim_formula(acc[0], acc[1], acc[2], acc[3], acc[4]);
