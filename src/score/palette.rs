@@ -22,25 +22,26 @@ pub(crate) fn downsample(img: &RgbImage) -> Vec<[u8; 3]> {
     let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
     let (f, ow) = (f as usize, ow as usize);
     let mut out = Vec::with_capacity(ow * oh as usize);
-    // One accumulator row per block row, filled by streaming over the source rows.
-    let mut acc = vec![([0u32; 3], 0u32); ow];
+    // Column sums of the current block row, one per byte: adding whole rows of bytes is a
+    // plain vector loop, where summing block by block went pixel by pixel.
+    let mut cols = vec![0u32; w as usize * 3];
     for (y, src) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
-        // Block by block: a division per pixel to find its block was most of the time.
-        for (a, block) in acc.iter_mut().zip(src.chunks(3 * f)) {
-            for p in block.chunks_exact(3) {
-                a.0[0] += u32::from(p[0]);
-                a.0[1] += u32::from(p[1]);
-                a.0[2] += u32::from(p[2]);
-            }
-            a.1 += (block.len() / 3) as u32;
+        for (c, &v) in cols.iter_mut().zip(src) {
+            *c += u32::from(v);
         }
         if (y + 1) % f == 0 || y + 1 == h as usize {
-            for (sum, n) in &mut acc {
-                let n1 = (*n).max(1);
-                out.push(sum.map(|v| ((v + n1 / 2) / n1) as u8));
-                *sum = [0; 3];
-                *n = 0;
+            let rows = (y % f + 1) as u32;
+            for block in cols.chunks(3 * f) {
+                let mut sum = [0u32; 3];
+                for p in block.chunks_exact(3) {
+                    for (s, &v) in sum.iter_mut().zip(p) {
+                        *s += v;
+                    }
+                }
+                let n = ((block.len() / 3) as u32 * rows).max(1);
+                out.push(sum.map(|v| ((v + n / 2) / n) as u8));
             }
+            cols.fill(0);
         }
     }
     out
@@ -233,6 +234,31 @@ mod tests {
             2 => image::Rgb([30, 40, 210]),
             _ => image::Rgb([240, 240, 235]),
         })
+    }
+
+    #[test]
+    fn downsample_is_the_rounded_mean_of_each_block() {
+        // 301 x 131 pixels: blocks of 3, with a narrower last column and a one-row last row.
+        let img = RgbImage::from_fn(301, 131, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (255 - x - y * 3) as u8])
+        });
+        let got = downsample(&img);
+        let mut want = Vec::new();
+        for by in (0..131).step_by(3) {
+            for bx in (0..301).step_by(3) {
+                let (mut sum, mut n) = ([0u32; 3], 0u32);
+                for y in by..(by + 3).min(131) {
+                    for x in bx..(bx + 3).min(301) {
+                        for (s, &v) in sum.iter_mut().zip(&img.get_pixel(x, y).0) {
+                            *s += u32::from(v);
+                        }
+                        n += 1;
+                    }
+                }
+                want.push(sum.map(|v| ((v + n / 2) / n) as u8));
+            }
+        }
+        assert_eq!(got, want);
     }
 
     #[test]
