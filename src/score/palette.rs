@@ -23,13 +23,24 @@ pub(crate) fn downsample(img: &RgbImage) -> Vec<[u8; 3]> {
     let (f, ow) = (f as usize, ow as usize);
     let mut out = Vec::with_capacity(ow * oh as usize);
     // Column sums of the current block row, one per byte: adding whole rows of bytes is a
-    // plain vector loop, where summing block by block went pixel by pixel.
+    // plain vector loop, where summing block by block went pixel by pixel. The rows go into
+    // u16 sums (twice the lanes of u32), moved into u32 ones before 257 rows could overflow.
+    let mut rows16 = vec![0u16; w as usize * 3];
     let mut cols = vec![0u32; w as usize * 3];
+    let mut pending = 0;
     for (y, src) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
-        for (c, &v) in cols.iter_mut().zip(src) {
-            *c += u32::from(v);
+        for (c, &v) in rows16.iter_mut().zip(src) {
+            *c += u16::from(v);
         }
-        if (y + 1) % f == 0 || y + 1 == h as usize {
+        pending += 1;
+        let block_done = (y + 1) % f == 0 || y + 1 == h as usize;
+        if pending == 256 || block_done {
+            for (c, r) in cols.iter_mut().zip(&mut rows16) {
+                *c += u32::from(std::mem::take(r));
+            }
+            pending = 0;
+        }
+        if block_done {
             let rows = (y % f + 1) as u32;
             for block in cols.chunks(3 * f) {
                 let mut sum = [0u32; 3];
@@ -87,8 +98,12 @@ fn median_cut(labs: &[[f64; 3]], k: usize) -> Vec<[f64; 3]> {
             break;
         };
         let mut b = boxes.swap_remove(idx);
-        b.sort_by(|&i, &j| labs[i][axis].total_cmp(&labs[j][axis]).then(i.cmp(&j)));
-        let upper = b.split_off(b.len() / 2);
+        // Only the split matters, not the order inside each half: a selection, not a sort.
+        let mid = b.len() / 2;
+        b.select_nth_unstable_by(mid, |&i, &j| {
+            labs[i][axis].total_cmp(&labs[j][axis]).then(i.cmp(&j))
+        });
+        let upper = b.split_off(mid);
         boxes.push(b);
         boxes.push(upper);
     }
@@ -238,27 +253,30 @@ mod tests {
 
     #[test]
     fn downsample_is_the_rounded_mean_of_each_block() {
-        // 301 x 131 pixels: blocks of 3, with a narrower last column and a one-row last row.
-        let img = RgbImage::from_fn(301, 131, |x, y| {
-            image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (255 - x - y * 3) as u8])
-        });
-        let got = downsample(&img);
-        let mut want = Vec::new();
-        for by in (0..131).step_by(3) {
-            for bx in (0..301).step_by(3) {
-                let (mut sum, mut n) = ([0u32; 3], 0u32);
-                for y in by..(by + 3).min(131) {
-                    for x in bx..(bx + 3).min(301) {
-                        for (s, &v) in sum.iter_mut().zip(&img.get_pixel(x, y).0) {
-                            *s += u32::from(v);
+        // 301 x 131: blocks of 3, a narrower last column and a one-row last row. 2 x 33000:
+        // blocks of 258 rows, more than the u16 row sums hold at once.
+        for (w, h) in [(301u32, 131u32), (2, 33_000)] {
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([(x * 7 + y) as u8, (x * y) as u8, 255])
+            });
+            let f = w.max(h).div_ceil(PALETTE_MAX_SIDE);
+            let mut want = Vec::new();
+            for by in (0..h).step_by(f as usize) {
+                for bx in (0..w).step_by(f as usize) {
+                    let (mut sum, mut n) = ([0u32; 3], 0u32);
+                    for y in by..(by + f).min(h) {
+                        for x in bx..(bx + f).min(w) {
+                            for (s, &v) in sum.iter_mut().zip(&img.get_pixel(x, y).0) {
+                                *s += u32::from(v);
+                            }
+                            n += 1;
                         }
-                        n += 1;
                     }
+                    want.push(sum.map(|v| ((v + n / 2) / n) as u8));
                 }
-                want.push(sum.map(|v| ((v + n / 2) / n) as u8));
             }
+            assert_eq!(downsample(&img), want, "{w}x{h}");
         }
-        assert_eq!(got, want);
     }
 
     #[test]
