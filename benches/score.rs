@@ -2,7 +2,8 @@
 //!
 //! Run with `cargo bench --bench score`. The pair is made from the committed chelsea
 //! fixture (upscaled to 2048x2048, with deterministic grain so PNG decoding does real
-//! work), written as PNG to a temporary directory so decoding is part of the measurement.
+//! work), written as PNG to a temporary directory so decoding is part of the measurement. Each ratio's
+//! two sides are timed in turn, 11 calls each, and compared by their medians.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use image::{RgbImage, imageops::FilterType};
 use image_compare::Algorithm;
 
 const SIDE: u32 = 2048;
-const RUNS: usize = 7;
+const RUNS: usize = 11;
 
 /// Deterministic grain from a 32-bit LCG (no `rand` dependency needed for a benchmark).
 fn grain(img: &mut RgbImage, seed: u32, amplitude: i32, warm: i32) {
@@ -57,17 +58,28 @@ fn decode_both(a: &[u8], b: &[u8]) -> (RgbImage, RgbImage) {
     })
 }
 
+/// Wall time of one call.
+fn once<T>(f: &mut impl FnMut() -> T) -> Duration {
+    let start = Instant::now();
+    std::hint::black_box(f());
+    start.elapsed()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
 /// Median wall time of `RUNS` calls.
 fn time<T>(mut f: impl FnMut() -> T) -> Duration {
-    let mut times: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            std::hint::black_box(f());
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[RUNS / 2]
+    median((0..RUNS).map(|_| once(&mut f)).collect())
+}
+
+/// Median wall times of `f` and `g` called in turn, so that a slow spell of this shared
+/// machine falls on both sides of a ratio rather than on one.
+fn time_pair<T, U>(mut f: impl FnMut() -> T, mut g: impl FnMut() -> U) -> (Duration, Duration) {
+    let (a, b): (Vec<_>, Vec<_>) = (0..RUNS).map(|_| (once(&mut f), once(&mut g))).unzip();
+    (median(a), median(b))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -86,18 +98,6 @@ fn main() {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
 
-    let t_decode = time(|| decode_both(&a_png, &b_png));
-    let t_luma = time(|| score::ssim_luma(&a, &b));
-    let t_rgb = time(|| score::ssim_rgb(&a, &b));
-    let t_colour = time(|| score::colour_stats(&a, &b));
-    let t_hash = time(|| (score::hashes(&a), score::hashes(&b)));
-    let t_palette = time(|| (score::palette(&a), score::palette(&b)));
-    let t_pair = time(|| score::score_pair(&a, &b));
-    let t_total = time(|| {
-        let (a, b) = decode_both(&a_png, &b_png);
-        score::score_pair(&a, &b)
-    });
-
     let (ga, gb) = (
         image::DynamicImage::ImageRgb8(a.clone()).into_luma8(),
         image::DynamicImage::ImageRgb8(b.clone()).into_luma8(),
@@ -107,15 +107,28 @@ fn main() {
             .expect("same size")
             .score
     };
-    let t_peer_ssim = time(|| peer(&ga, &gb));
-    let t_peer_total = time(|| {
-        let (a, b) = decode_both(&a_png, &b_png);
-        let (ga, gb) = (
-            image::DynamicImage::ImageRgb8(a).into_luma8(),
-            image::DynamicImage::ImageRgb8(b).into_luma8(),
-        );
-        peer(&ga, &gb)
-    });
+
+    let t_decode = time(|| decode_both(&a_png, &b_png));
+    let (t_luma, t_peer_ssim) = time_pair(|| score::ssim_luma(&a, &b), || peer(&ga, &gb));
+    let t_rgb = time(|| score::ssim_rgb(&a, &b));
+    let t_colour = time(|| score::colour_stats(&a, &b));
+    let t_hash = time(|| (score::hashes(&a), score::hashes(&b)));
+    let t_palette = time(|| (score::palette(&a), score::palette(&b)));
+    let t_pair = time(|| score::score_pair(&a, &b));
+    let (t_total, t_peer_total) = time_pair(
+        || {
+            let (a, b) = decode_both(&a_png, &b_png);
+            score::score_pair(&a, &b)
+        },
+        || {
+            let (a, b) = decode_both(&a_png, &b_png);
+            let (ga, gb) = (
+                image::DynamicImage::ImageRgb8(a).into_luma8(),
+                image::DynamicImage::ImageRgb8(b).into_luma8(),
+            );
+            peer(&ga, &gb)
+        },
+    );
 
     let scores = score::score_pair(&a, &b).metrics;
     println!("scores: {scores:?}");
