@@ -7,9 +7,10 @@
 //!
 //! The five local statistics (two means, two second moments, cross moment) are blurred
 //! together, one output row at a time: a vertical pass over the 11 source rows into five
-//! row buffers, then a horizontal pass that feeds the SSIM formula directly. Only the two
-//! input planes and the output map are full size, and the row loop is split into bands
-//! that run on separate threads.
+//! row buffers, then a horizontal pass that feeds the SSIM formula directly. The R, G and B
+//! SSIMs are one such pass over the rows' interleaved bytes. Only the two input images and
+//! the output map are full size, and the row loop is split into bands that run on separate
+//! threads.
 
 use image::RgbImage;
 use multiversion::{multiversion, target::selected_target};
