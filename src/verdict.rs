@@ -2,12 +2,12 @@
 //! the whole run.
 //!
 //! Every case is looked at through *channels*. A pairwise channel (SSIM, ΔE, pHash,
-//! dHash, colour cast) compares how far each candidate sits from its baseline with how far
-//! the baseline samples sit from each other: the spread among baselines is the case's
-//! noise floor. A feature channel (mean L*, a*, b*, colourfulness, contrast, sharpness,
-//! JPEG blockiness) compares a per-image signature across the two groups of samples,
-//! which still works when samples differ in composition. Each channel gets a two-sample Student t-test
-//! (pooled variance, with a small resolution floor so identical baselines do not turn a
+//! dHash, structure-matched colour, contrast and detail) compares how far each candidate
+//! sits from the baselines with how far the baseline samples sit from each other: the
+//! spread among baselines is the case's noise floor. A feature channel (mean L*, a*, b*,
+//! colourfulness, contrast, sharpness, JPEG blockiness) compares a per-image signature
+//! across the two groups of samples, which still works when samples differ in
+//! composition. Each channel gets a two-sample Student t-test (pooled variance, with a small resolution floor so identical baselines do not turn a
 //! rounding difference into certainty), and the p-values of all channels of all cases
 //! of the run go through Benjamini–Hochberg at the run's false-discovery rate.
 //!
@@ -20,7 +20,7 @@
 //! Palette ΔE is not a channel: k-means can split a near-identical image into a
 //! different set of dominant colours, so the value jumps without the pixels changing
 //! (a false alarm in a seeded noise-only run). It stays a metric and a brand limit; the
-//! colour-cast and mean-colour channels carry the colour evidence.
+//! matched-region and mean-colour channels carry the colour evidence.
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -82,9 +82,11 @@ pub const PIXEL_PAIRS: &[ChannelSpec] = &[
     },
 ];
 
-/// Pairwise channels computed from per-image signatures (hashes, colour clouds), cheap enough
-/// to compare every candidate with every baseline: each image's mean distance to the
-/// baselines (leaving itself out) is its value.
+/// Pairwise channels computed from per-image signatures, cheap enough to compare every
+/// candidate with every baseline: each image's mean hash distance to the baselines, or its
+/// median difference from structure-matched patches of the baselines (`score::matched`),
+/// leaving itself out, is its value. The `matched_*` channels see a grade, an exposure or
+/// contrast change or a softer rendering across framings, where image means cannot.
 pub const SIGNATURE_PAIRS: &[ChannelSpec] = &[
     ChannelSpec {
         metric: "phash",
@@ -101,25 +103,46 @@ pub const SIGNATURE_PAIRS: &[ChannelSpec] = &[
         words: ("gradients changed", "gradients closer"),
     },
     ChannelSpec {
-        metric: "cast_lightness",
+        metric: "matched_lightness",
         direction: Direction::Both,
         sd_floor: 0.1,
         min_effect: 1.0,
         words: ("lighter", "darker"),
     },
     ChannelSpec {
-        metric: "cast_red_green",
+        metric: "matched_red_green",
         direction: Direction::Both,
         sd_floor: 0.1,
         min_effect: 1.0,
         words: ("redder", "greener"),
     },
     ChannelSpec {
-        metric: "cast_yellow_blue",
+        metric: "matched_yellow_blue",
         direction: Direction::Both,
         sd_floor: 0.1,
         min_effect: 1.0,
         words: ("warmer", "cooler"),
+    },
+    ChannelSpec {
+        metric: "matched_chroma",
+        direction: Direction::Both,
+        sd_floor: 0.1,
+        min_effect: 1.0,
+        words: ("more saturated", "less saturated"),
+    },
+    ChannelSpec {
+        metric: "matched_contrast",
+        direction: Direction::Both,
+        sd_floor: 0.005,
+        min_effect: 0.05,
+        words: ("more contrast", "less contrast"),
+    },
+    ChannelSpec {
+        metric: "matched_detail",
+        direction: Direction::Both,
+        sd_floor: 0.01,
+        min_effect: 0.14,
+        words: ("sharper", "softer"),
     },
 ];
 
@@ -285,21 +308,27 @@ fn describe(f: &MetricFloor) -> String {
             "{} distance {:.1} above noise floor {:.0}-{:.0}",
             f.metric, f.value, f.low, f.high
         ),
-        "lightness" | "red_green" | "yellow_blue" | "cast_lightness" | "cast_red_green"
-        | "cast_yellow_blue" => {
-            let axis = match f.metric.trim_start_matches("cast_") {
+        "lightness"
+        | "red_green"
+        | "yellow_blue"
+        | "matched_lightness"
+        | "matched_red_green"
+        | "matched_yellow_blue"
+        | "matched_chroma" => {
+            let axis = match f.metric.trim_start_matches("matched_") {
                 "lightness" => "L*",
                 "red_green" => "a*",
-                _ => "b*",
+                "yellow_blue" => "b*",
+                _ => "C*",
             };
-            let of = if f.metric.starts_with("cast_") {
-                "colour cast "
+            let (of, at) = if f.metric.starts_with("matched_") {
+                ("", " in matched regions")
             } else {
-                "mean "
+                ("mean ", "")
             };
             let word = if delta > 0.0 { s.words.0 } else { s.words.1 };
             format!(
-                "{word}: {of}{axis} {delta:+.1}, outside noise floor {:+.1}..{:+.1}",
+                "{word}: {of}{axis} {delta:+.1}{at}, outside noise floor {:+.1}..{:+.1}",
                 f.low - f.baseline_mean,
                 f.high - f.baseline_mean
             )

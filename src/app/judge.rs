@@ -115,18 +115,17 @@ fn signature_value(metric: &str, a: &Features, b: &Features) -> f64 {
     }
 }
 
-/// Colour-cast values: each baseline's cloud against the other baselines' colours, each
-/// candidate's against all baselines' colours, on one Lab axis.
-fn cast_groups(
-    axis: usize,
-    base: &[Vec<[f32; 3]>],
-    cand: &[Vec<[f32; 3]>],
-) -> (Vec<f64>, Vec<f64>) {
-    let pool = |skip: Option<usize>| -> Vec<&[[f32; 3]]> {
+/// Structure-matched shifts on every axis: each baseline's patches against the other
+/// baselines', each candidate's against all baselines'.
+fn matched_groups(
+    base: &[score::Patches],
+    cand: &[score::Patches],
+) -> (Vec<[f64; 6]>, Vec<[f64; 6]>) {
+    let pool = |skip: Option<usize>| -> Vec<&score::Patches> {
         base.iter()
             .enumerate()
             .filter(|(j, _)| Some(*j) != skip)
-            .map(|(_, c)| c.as_slice())
+            .map(|(_, p)| p)
             .collect()
     };
     let b = if base.len() < 2 {
@@ -134,12 +133,12 @@ fn cast_groups(
     } else {
         base.iter()
             .enumerate()
-            .map(|(i, c)| score::cloud_shift(c, &pool(Some(i)))[axis])
+            .map(|(i, p)| score::matched_shift(p, &pool(Some(i))))
             .collect()
     };
     let c = cand
         .iter()
-        .map(|c| score::cloud_shift(c, &pool(None))[axis])
+        .map(|p| score::matched_shift(p, &pool(None)))
         .collect();
     (b, c)
 }
@@ -287,18 +286,24 @@ pub(crate) fn judge_case(
         let c: Vec<f64> = paired.iter().map(|m| pixel_value(spec.metric, m)).collect();
         floors.extend(verdict::test_channel(spec, &b, &c));
     }
-    let base_clouds: Vec<_> = base_imgs.iter().map(|b| score::colour_cloud(b)).collect();
-    let cand_clouds: Vec<_> = cands
+    let base_patches: Vec<_> = base_imgs.iter().map(|b| score::patches(b)).collect();
+    let cand_patches: Vec<_> = cands
         .iter()
         .filter_map(|c| c.as_ref().ok())
-        .map(score::colour_cloud)
+        .map(score::patches)
         .collect();
+    let (base_shifts, cand_shifts) = matched_groups(&base_patches, &cand_patches);
     for spec in verdict::SIGNATURE_PAIRS {
-        let (b, c) = match spec.metric {
-            "cast_lightness" => cast_groups(0, &base_clouds, &cand_clouds),
-            "cast_red_green" => cast_groups(1, &base_clouds, &cand_clouds),
-            "cast_yellow_blue" => cast_groups(2, &base_clouds, &cand_clouds),
-            metric => signature_groups(metric, &base_feats, &cand_feats),
+        let (b, c) = match spec.metric.strip_prefix("matched_") {
+            Some(axis) => {
+                let k = score::MATCHED_AXES
+                    .iter()
+                    .position(|a| *a == axis)
+                    .unwrap_or(0);
+                let on_axis = |v: &[[f64; 6]]| v.iter().map(|s| s[k]).collect();
+                (on_axis(&base_shifts), on_axis(&cand_shifts))
+            }
+            None => signature_groups(spec.metric, &base_feats, &cand_feats),
         };
         floors.extend(verdict::test_channel(spec, &b, &c));
     }
@@ -312,18 +317,6 @@ pub(crate) fn judge_case(
             .map(|f| feature_value(spec.metric, f))
             .collect();
         floors.extend(verdict::test_channel(spec, &b, &c));
-    }
-    // The cast channels are framing-robust tests but underestimate the size of a change
-    // (nearest colours snap towards it); the mean of the same axis measures the size.
-    for (cast, mean) in [
-        ("cast_lightness", "lightness"),
-        ("cast_red_green", "red_green"),
-        ("cast_yellow_blue", "yellow_blue"),
-    ] {
-        let mean_noticeable = floors.iter().any(|f| f.metric == mean && f.noticeable);
-        if let Some(f) = floors.iter_mut().find(|f| f.metric == cast) {
-            f.noticeable |= mean_noticeable;
-        }
     }
     let within_refs: Vec<&Metrics> = within.iter().collect();
     let mut limit_reasons = verdict::threshold_reasons(&info.thresholds, &paired, &within_refs);

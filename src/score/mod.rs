@@ -6,13 +6,13 @@
 //! package so that numbers can be cross-checked; `docs/scoring.md` lists them with their
 //! measured agreement.
 
-mod cloud;
 mod color;
 mod deltae;
 mod features;
 mod hash;
 mod heatmap;
 mod image;
+mod matched;
 mod pair;
 mod palette;
 mod parallel;
@@ -22,11 +22,11 @@ mod words;
 #[cfg(test)]
 mod tests;
 
-pub use self::cloud::{CLOUD_SIDE, cloud_shift, colour_cloud};
 pub use self::color::{ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, colour_stats};
 pub use self::hash::hashes;
 pub use self::heatmap::heatmap;
 pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode};
+pub use self::matched::{AXES as MATCHED_AXES, GRID_SIDE, Patches, matched_shift, patches};
 pub use self::pair::{PairScore, score_pair, score_pair_with, ssim_luma, ssim_rgb};
 pub use self::palette::{PALETTE_MAX_SIDE, PALETTE_SIZE, palette, palette_distance};
 pub use self::words::{JND, lab_shift_words};

@@ -59,39 +59,44 @@ fn compare_reports_missing_samples_as_errors() {
     );
 }
 
-/// Writes `n` JPEG samples of different framings of the chelsea photograph, as a
-/// stochastic model would return them; `coarse` first encodes each at quality 25, as a
-/// provider that switched to a coarser transcode would.
-fn stochastic_samples(dir: &std::path::Path, offset: u32, coarse: bool) {
+fn jpeg(img: &image::RgbImage, quality: u8) -> Vec<u8> {
+    let mut buf = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality)
+        .encode_image(img)
+        .unwrap();
+    buf
+}
+
+/// Writes 4 JPEG samples of different framings of the chelsea photograph, as a stochastic
+/// model would return them, each passed through `edit` first (a provider-side change).
+fn stochastic_samples(
+    dir: &std::path::Path,
+    offset: u32,
+    edit: impl Fn(image::RgbImage) -> image::RgbImage,
+) {
     let photo = image::open(crate::harness::repo().join("tests/fixtures/score/chelsea.png"))
         .unwrap()
         .to_rgb8();
     std::fs::create_dir_all(dir).unwrap();
     for n in 0..4u32 {
         let (x, y) = ((n * 37 + offset * 53) % 120, (n * 23 + offset * 31) % 80);
-        let mut img = image::imageops::crop_imm(&photo, x, y, 176, 176).to_image();
-        let encode = |img: &image::RgbImage, q: u8| {
-            let mut buf = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, q)
-                .encode_image(img)
-                .unwrap();
-            buf
-        };
-        if coarse {
-            img = image::load_from_memory(&encode(&img, 25))
-                .unwrap()
-                .to_rgb8();
-        }
-        std::fs::write(dir.join(format!("{n}.jpg")), encode(&img, 95)).unwrap();
+        let img = edit(image::imageops::crop_imm(&photo, x, y, 176, 176).to_image());
+        std::fs::write(dir.join(format!("{n}.jpg")), jpeg(&img, 95)).unwrap();
     }
+}
+
+fn unchanged(img: image::RgbImage) -> image::RgbImage {
+    img
 }
 
 #[test]
 fn a_coarser_transcode_of_a_stochastic_model_is_drift_and_fresh_framings_pass() {
     let env = Env::new();
-    stochastic_samples(&env.path().join("base/cat"), 0, false);
-    stochastic_samples(&env.path().join("fresh/cat"), 1, false);
-    stochastic_samples(&env.path().join("coarse/cat"), 1, true);
+    stochastic_samples(&env.path().join("base/cat"), 0, unchanged);
+    stochastic_samples(&env.path().join("fresh/cat"), 1, unchanged);
+    stochastic_samples(&env.path().join("coarse/cat"), 1, |img| {
+        image::load_from_memory(&jpeg(&img, 25)).unwrap().to_rgb8()
+    });
     let fresh = env.run(
         "1",
         &["compare", "base", "fresh", "--out", "f", "--format", "json"],
@@ -107,4 +112,27 @@ fn a_coarser_transcode_of_a_stochastic_model_is_drift_and_fresh_framings_pass() 
     let json: serde_json::Value = serde_json::from_str(&stdout(&coarse)).unwrap();
     let reasons = json["cases"][0]["reasons"].to_string();
     assert!(reasons.contains("blockier"), "{reasons}");
+}
+
+#[test]
+fn an_exposure_gain_across_new_framings_is_drift_in_matched_regions() {
+    let env = Env::new();
+    stochastic_samples(&env.path().join("base/cat"), 0, unchanged);
+    stochastic_samples(&env.path().join("bright/cat"), 1, |mut img| {
+        for v in img.iter_mut() {
+            *v = (f32::from(*v) * 1.06).round().min(255.0) as u8;
+        }
+        img
+    });
+    let out = env.run(
+        "1",
+        &[
+            "compare", "base", "bright", "--out", "b", "--format", "json",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let reasons = json["cases"][0]["reasons"].to_string();
+    assert!(reasons.contains("lighter: L*"), "{reasons}");
+    assert!(reasons.contains("in matched regions"), "{reasons}");
 }

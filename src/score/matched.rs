@@ -1,0 +1,311 @@
+//! Structure-matched photometry: a colour grade, an exposure or contrast change, or a
+//! softer rendering, measured between samples that frame their subject differently.
+//!
+//! Each image is reduced to a grid of cells and cut into overlapping patches of 8x8 cells.
+//! A patch's *pattern* is its luma with its own mean and contrast removed, so a global
+//! colour, brightness or contrast change leaves it as it was. Every patch of one image is
+//! paired with the patch of the other images whose pattern correlates best, and the image's
+//! value on each axis is the median difference over its pairs.
+//!
+//! The pairing never looks at the axes it measures, so a drift cannot pull the pairs
+//! towards itself (pairing by nearest colour does, and underestimates every grade); and
+//! where the same subject appears in two samples, its paired patches show it under the same
+//! light, so what framing moves largely cancels. Where the samples share nothing, the pairs
+//! are arbitrary and the value is as noisy as a difference of image means: the baselines'
+//! own values show that, and the noise floor widens with them.
+
+use image::RgbImage;
+
+use super::LabConverter;
+use super::features::luma601;
+
+/// Cells on the long side of the reduced grid.
+pub const GRID_SIDE: usize = 64;
+/// Side of a patch, in cells.
+const PATCH: usize = 8;
+const PATCH_LEN: usize = PATCH * PATCH;
+/// Patch step in cells among the patches a pairing may choose.
+const POOL_STRIDE: usize = 2;
+/// Patch step in cells among the patches that look for a partner (a multiple of
+/// `POOL_STRIDE`): fewer queries, each still finding a partner at the finer step.
+const QUERY_STRIDE: usize = 4;
+/// Below this luma standard deviation (0..255 levels) a patch is flat: its pattern would
+/// be sensor noise, so it takes no part in the pairing.
+const MIN_PATTERN_SD: f32 = 1.0;
+
+/// What each pair of patches is compared on.
+pub const AXES: [&str; 6] = [
+    "lightness",
+    "red_green",
+    "yellow_blue",
+    "chroma",
+    "contrast",
+    "detail",
+];
+
+/// One image's patches.
+#[derive(Debug, Clone, Default)]
+pub struct Patches {
+    /// Unit-norm luma patterns, `PATCH_LEN` floats each.
+    patterns: Vec<f32>,
+    /// Per patch: mean L*, a*, b*, mean cell chroma, ln(1 + luma sd), ln(1 + mean |Laplacian|).
+    values: Vec<[f32; 6]>,
+    /// Whether each patch also looks for partners (lies on the query grid).
+    query: Vec<bool>,
+}
+
+impl Patches {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn pattern(&self, i: usize) -> &[f32] {
+        &self.patterns[i * PATCH_LEN..(i + 1) * PATCH_LEN]
+    }
+}
+
+/// Per-cell statistics of the reduced grid.
+struct Cells {
+    w: usize,
+    h: usize,
+    luma: Vec<f32>,
+    lab: Vec<[f32; 3]>,
+    chroma: Vec<f32>,
+    detail: Vec<f32>,
+}
+
+fn cells(img: &RgbImage) -> Cells {
+    let (iw, ih) = (img.width() as usize, img.height() as usize);
+    let long = iw.max(ih).max(1);
+    let (w, h) = if long <= GRID_SIDE {
+        (iw, ih)
+    } else {
+        (
+            (iw * GRID_SIDE).div_ceil(long).max(1),
+            (ih * GRID_SIDE).div_ceil(long).max(1),
+        )
+    };
+    let n = w * h;
+    let mut rgb = vec![[0f64; 3]; n];
+    let mut lap = vec![0f64; n];
+    let mut count = vec![0u32; n];
+    let raw = img.as_raw();
+    let luma_at = |x: usize, y: usize| luma601(&raw[(y * iw + x) * 3..(y * iw + x) * 3 + 3]);
+    let col_cell: Vec<usize> = (0..iw).map(|x| x * w / iw.max(1)).collect();
+    for y in 0..ih {
+        let row = (y * h / ih.max(1)) * w;
+        for x in 0..iw {
+            let c = row + col_cell[x];
+            let p = &raw[(y * iw + x) * 3..(y * iw + x) * 3 + 3];
+            for k in 0..3 {
+                rgb[c][k] += f64::from(p[k]);
+            }
+            count[c] += 1;
+            if x > 0 && y > 0 && x + 1 < iw && y + 1 < ih {
+                let l =
+                    luma_at(x - 1, y) + luma_at(x + 1, y) + luma_at(x, y - 1) + luma_at(x, y + 1)
+                        - 4.0 * luma_at(x, y);
+                lap[c] += f64::from(l.abs());
+            }
+        }
+    }
+    let conv = LabConverter::default();
+    let mut out = Cells {
+        w,
+        h,
+        luma: Vec::with_capacity(n),
+        lab: Vec::with_capacity(n),
+        chroma: Vec::with_capacity(n),
+        detail: Vec::with_capacity(n),
+    };
+    for c in 0..n {
+        let k = f64::from(count[c].max(1));
+        let mean = rgb[c].map(|v| (v / k).round().clamp(0.0, 255.0) as u8);
+        let lab = conv.lab(mean).map(|v| v as f32);
+        out.luma.push(luma601(&mean));
+        out.chroma.push(lab[1].hypot(lab[2]));
+        out.lab.push(lab);
+        out.detail.push((lap[c] / k) as f32);
+    }
+    out
+}
+
+/// The patches of one image.
+#[must_use]
+pub fn patches(img: &RgbImage) -> Patches {
+    let c = cells(img);
+    let mut out = Patches::default();
+    if c.w < PATCH || c.h < PATCH {
+        return out;
+    }
+    for py in (0..=c.h - PATCH).step_by(POOL_STRIDE) {
+        for px in (0..=c.w - PATCH).step_by(POOL_STRIDE) {
+            let idx = |i: usize| (py + i / PATCH) * c.w + px + i % PATCH;
+            let n = PATCH_LEN as f32;
+            let mean = (0..PATCH_LEN).map(|i| c.luma[idx(i)]).sum::<f32>() / n;
+            let var = (0..PATCH_LEN)
+                .map(|i| (c.luma[idx(i)] - mean).powi(2))
+                .sum::<f32>()
+                / n;
+            let sd = var.sqrt();
+            if sd < MIN_PATTERN_SD {
+                continue;
+            }
+            let norm = sd * n.sqrt();
+            out.patterns
+                .extend((0..PATCH_LEN).map(|i| (c.luma[idx(i)] - mean) / norm));
+            let avg = |f: &dyn Fn(usize) -> f32| (0..PATCH_LEN).map(|i| f(idx(i))).sum::<f32>() / n;
+            out.values.push([
+                avg(&|j| c.lab[j][0]),
+                avg(&|j| c.lab[j][1]),
+                avg(&|j| c.lab[j][2]),
+                avg(&|j| c.chroma[j]),
+                sd.ln_1p(),
+                avg(&|j| c.detail[j]).ln_1p(),
+            ]);
+            out.query
+                .push(px % QUERY_STRIDE == 0 && py % QUERY_STRIDE == 0);
+        }
+    }
+    out
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent partial sums, so the loop vectorises.
+    let mut acc = [0f32; 8];
+    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for k in 0..8 {
+            acc[k] += ca[k] * cb[k];
+        }
+    }
+    acc.iter().sum()
+}
+
+fn median(v: &mut [f32]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f32::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        f64::from(v[n / 2])
+    } else {
+        f64::midpoint(f64::from(v[n / 2 - 1]), f64::from(v[n / 2]))
+    }
+}
+
+/// Median over `image`'s query patches of (its value − its partner's value) on every
+/// axis, each patch partnered with the best-correlated pattern among `pool`. NaN on every
+/// axis when either side has no patch with structure.
+#[must_use]
+pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 6] {
+    let mut diffs: [Vec<f32>; 6] = Default::default();
+    for i in (0..image.len()).filter(|&i| image.query[i]) {
+        let pattern = image.pattern(i);
+        let mut best: Option<(f32, &[f32; 6])> = None;
+        for p in pool {
+            for j in 0..p.len() {
+                let r = dot(pattern, p.pattern(j));
+                if best.is_none_or(|(b, _)| r > b) {
+                    best = Some((r, &p.values[j]));
+                }
+            }
+        }
+        if let Some((_, partner)) = best {
+            for (k, d) in diffs.iter_mut().enumerate() {
+                d.push(image.values[i][k] - partner[k]);
+            }
+        }
+    }
+    diffs.map(|mut d| median(&mut d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::imageops;
+
+    /// A scene with shapes and fine grain, larger than the frames cut from it.
+    fn scene() -> RgbImage {
+        RgbImage::from_fn(200, 140, |x, y| {
+            let (fx, fy) = (f64::from(x), f64::from(y));
+            let grain = f64::from((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 17) - 8.0;
+            let v = (fx * 0.11).sin() * 50.0
+                + (fy * 0.07 + fx * 0.02).cos() * 40.0
+                + ((fx * 0.31).sin() * (fy * 0.23).cos()) * 20.0
+                + grain;
+            image::Rgb([
+                (120.0 + v) as u8,
+                (110.0 + v * 0.6) as u8,
+                (90.0 - v * 0.4) as u8,
+            ])
+        })
+    }
+
+    fn frame(img: &RgbImage, x: u32) -> RgbImage {
+        imageops::crop_imm(img, x, 10, 120, 120).to_image()
+    }
+
+    fn graded(img: &RgbImage, f: impl Fn([u8; 3]) -> [u8; 3]) -> RgbImage {
+        RgbImage::from_fn(img.width(), img.height(), |x, y| {
+            image::Rgb(f(img.get_pixel(x, y).0))
+        })
+    }
+
+    #[test]
+    fn framing_leaves_little_and_a_grade_shows_at_full_size() {
+        let s = scene();
+        let (a, b) = (patches(&frame(&s, 0)), patches(&frame(&s, 60)));
+        let framing = matched_shift(&b, &[&a]);
+        for (k, v) in framing.iter().enumerate() {
+            assert!(v.abs() < 0.3, "{} moved {v} by framing alone", AXES[k]);
+        }
+        let warm = graded(&frame(&s, 60), |p| {
+            [p[0].saturating_add(10), p[1], p[2].saturating_sub(10)]
+        });
+        let shift = matched_shift(&patches(&warm), &[&a]);
+        assert!(shift[2] > 5.0, "b* {shift:?}");
+        assert!(shift[0].abs() < 1.0, "L* {shift:?}");
+    }
+
+    #[test]
+    fn brightness_contrast_and_blur_move_their_axes() {
+        let s = scene();
+        let base = patches(&frame(&s, 0));
+        let bright = graded(&frame(&s, 40), |p| {
+            p.map(|v| (f32::from(v) * 1.1).round().min(255.0) as u8)
+        });
+        let shift = matched_shift(&patches(&bright), &[&base]);
+        assert!(shift[0] > 2.0 && shift[4] > 0.03, "{shift:?}");
+        let flat = graded(&frame(&s, 40), |p| {
+            p.map(|v| (128.0 + (f32::from(v) - 128.0) * 0.8).round() as u8)
+        });
+        let shift = matched_shift(&patches(&flat), &[&base]);
+        assert!(shift[4] < -0.1, "{shift:?}");
+        let soft = imageops::blur(&frame(&s, 40), 1.0);
+        let shift = matched_shift(&patches(&soft), &[&base]);
+        assert!(shift[5] < -0.2, "{shift:?}");
+    }
+
+    #[test]
+    fn flat_or_tiny_images_give_no_value() {
+        let flat = RgbImage::from_pixel(100, 100, image::Rgb([90, 90, 90]));
+        let s = patches(&frame(&scene(), 0));
+        assert!(
+            matched_shift(&patches(&flat), &[&s])
+                .iter()
+                .all(|v| v.is_nan())
+        );
+        assert!(
+            matched_shift(&s, &[&patches(&flat)])
+                .iter()
+                .all(|v| v.is_nan())
+        );
+        let tiny = RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+        assert!(
+            matched_shift(&patches(&tiny), &[&s])
+                .iter()
+                .all(|v| v.is_nan())
+        );
+    }
+}
