@@ -551,7 +551,7 @@ fn metrics_html(out: &mut String, c: &CaseReport) {
         out.push_str("</tr>");
     }
     out.push_str("</table>");
-    // Channels the verdict tests that have no row above (image features, colour casts):
+    // Channels the verdict tests that have no row above (image features, matched regions):
     // folded, as they matter to whoever tunes the verdict more than to a reviewer.
     let keys: Vec<&str> = metric_table(c).iter().map(|r| r.key).collect();
     let extra: Vec<_> = c
