@@ -289,6 +289,16 @@ fn spec(metric: &str) -> Option<&'static ChannelSpec> {
         .find(|s| s.metric == metric)
 }
 
+/// A signed offset with one decimal, or two when one would read as "-0.0" (a
+/// near-deterministic case's floor is often hundredths wide).
+fn signed(v: f64) -> String {
+    if v.abs() >= 0.095 {
+        format!("{v:+.1}")
+    } else {
+        format!("{:+.2}", if v.abs() < 0.005 { 0.0 } else { v })
+    }
+}
+
 /// The words for a flagged channel, e.g. "warmer: b* +3.1 (noise floor -0.2..0.4)".
 fn describe(f: &MetricFloor) -> String {
     let Some(s) = spec(&f.metric) else {
@@ -328,9 +338,9 @@ fn describe(f: &MetricFloor) -> String {
             };
             let word = if delta > 0.0 { s.words.0 } else { s.words.1 };
             format!(
-                "{word}: {of}{axis} {delta:+.1}{at}, outside noise floor {:+.1}..{:+.1}",
-                f.low - f.baseline_mean,
-                f.high - f.baseline_mean
+                "{word}: {of}{axis} {delta:+.1}{at}, outside noise floor {}..{}",
+                signed(f.low - f.baseline_mean),
+                signed(f.high - f.baseline_mean)
             )
         }
         _ => {
@@ -508,6 +518,16 @@ mod tests {
             describe(&f),
             "warmer: mean b* +3.1, outside noise floor -0.1..+0.2"
         );
+    }
+
+    #[test]
+    fn narrow_floors_keep_their_hundredths() {
+        let f = test_channel(&YB, &[2.0, 2.02, 1.99], &[4.0, 4.1, 4.05]).unwrap();
+        assert_eq!(
+            describe(&f),
+            "warmer: mean b* +2.0, outside noise floor -0.01..+0.02"
+        );
+        assert_eq!(signed(-0.001), "+0.00");
     }
 
     #[test]
