@@ -115,6 +115,10 @@ fn main() {
     let t_hash = time(|| (score::hashes(&a), score::hashes(&b)));
     let t_palette = time(|| (score::palette(&a), score::palette(&b)));
     let t_pair = time(|| score::score_pair(&a, &b));
+    // Not part of a pair's scores: the verdict's structure-matched channels, per image.
+    let t_patches = time(|| (score::patches(&a), score::patches(&b)));
+    let (pa, pb) = (score::patches(&a), score::patches(&b));
+    let t_pairing = time(|| score::matched_shift(&pa, &[&pb, &pb, &pb]));
     let (t_total, t_peer_total) = time_pair(
         || {
             let (a, b) = decode_both(&a_png, &b_png);
@@ -143,6 +147,8 @@ fn main() {
         ("phash + dhash (both images)", t_hash),
         ("palettes (both images)", t_palette),
         ("score_pair (all metrics)", t_pair),
+        ("verdict: matched patches (both images)", t_patches),
+        ("verdict: pairing one image with 3 others", t_pairing),
         ("decode + score_pair", t_total),
         ("image-compare grey ssim", t_peer_ssim),
         ("image-compare decode + luma + ssim", t_peer_total),

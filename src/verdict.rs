@@ -7,9 +7,10 @@
 //! spread among baselines is the case's noise floor. A feature channel (mean L*, a*, b*,
 //! colourfulness, contrast, sharpness, JPEG blockiness) compares a per-image signature
 //! across the two groups of samples, which still works when samples differ in
-//! composition. Each channel gets a two-sample Student t-test (pooled variance, with a small resolution floor so identical baselines do not turn a
-//! rounding difference into certainty), and the p-values of all channels of all cases
-//! of the run go through Benjamini–Hochberg at the run's false-discovery rate.
+//! composition. Each channel gets a two-sample Student t-test (pooled variance, with a
+//! small resolution floor so identical baselines do not turn a rounding difference into
+//! certainty), and the p-values of all channels of all cases of the run go through
+//! Benjamini–Hochberg at the run's false-discovery rate.
 //!
 //! A channel flags drift only when all three hold: it survives the false-discovery
 //! control; the candidates' mean lies outside the range the baselines spanned (outside
@@ -345,8 +346,13 @@ fn describe(f: &MetricFloor) -> String {
         }
         _ => {
             let word = if delta > 0.0 { s.words.0 } else { s.words.1 };
+            let at = if f.metric.starts_with("matched_") {
+                " in matched regions"
+            } else {
+                ""
+            };
             format!(
-                "{word} by {:.0}%, outside noise floor",
+                "{word} by {:.0}%{at}, outside noise floor",
                 (delta.exp() - 1.0).abs() * 100.0
             )
         }

@@ -299,8 +299,11 @@ pub(crate) fn judge_case(
                 let k = score::MATCHED_AXES
                     .iter()
                     .position(|a| *a == axis)
-                    .unwrap_or(0);
-                let on_axis = |v: &[[f64; 6]]| v.iter().map(|s| s[k]).collect();
+                    .expect("every matched_ channel names an axis of score::matched");
+                // An image without structure (a blank sample) has no value: it sits out
+                // these channels rather than taking them from the whole case.
+                let on_axis =
+                    |v: &[[f64; 6]]| v.iter().map(|s| s[k]).filter(|v| v.is_finite()).collect();
                 (on_axis(&base_shifts), on_axis(&cand_shifts))
             }
             None => signature_groups(spec.metric, &base_feats, &cand_feats),

@@ -17,7 +17,8 @@
 use image::RgbImage;
 
 use super::LabConverter;
-use super::features::luma601;
+use super::color::percentile;
+use super::ssim::luma_row;
 
 /// Cells on the long side of the reduced grid.
 pub const GRID_SIDE: usize = 64;
@@ -29,8 +30,9 @@ const POOL_STRIDE: usize = 2;
 /// Patch step in cells among the patches that look for a partner (a multiple of
 /// `POOL_STRIDE`): fewer queries, each still finding a partner at the finer step.
 const QUERY_STRIDE: usize = 4;
-/// Below this luma standard deviation (0..255 levels) a patch is flat: its pattern would
-/// be sensor noise, so it takes no part in the pairing.
+/// Below this luma standard deviation (0..255 levels) a patch is flat: scaling it to unit
+/// contrast would blow its last bits of JPEG and rounding residue up into a pattern, so it
+/// takes no part in the pairing.
 const MIN_PATTERN_SD: f32 = 1.0;
 
 /// What each pair of patches is compared on.
@@ -87,27 +89,55 @@ fn cells(img: &RgbImage) -> Cells {
     };
     let n = w * h;
     let mut rgb = vec![[0f64; 3]; n];
-    let mut lap = vec![0f64; n];
     let mut count = vec![0u32; n];
+    // The Laplacian exists on interior pixels only, so it has its own count.
+    let mut lap = vec![0f64; n];
+    let mut lap_count = vec![0u32; n];
+    // Cell column cx holds the pixels x with floor(x * w / iw) == cx.
+    let spans: Vec<std::ops::Range<usize>> = (0..w)
+        .map(|cx| (cx * iw).div_ceil(w)..((cx + 1) * iw).div_ceil(w))
+        .collect();
     let raw = img.as_raw();
-    let luma_at = |x: usize, y: usize| luma601(&raw[(y * iw + x) * 3..(y * iw + x) * 3 + 3]);
-    let col_cell: Vec<usize> = (0..iw).map(|x| x * w / iw.max(1)).collect();
+    let bytes = |y: usize| &raw[y * iw * 3..(y + 1) * iw * 3];
+    // Three luma rows at a time (above, this one, below) and this row's |Laplacian|.
+    let (mut up, mut cur, mut down) = (vec![0f32; iw], vec![0f32; iw], vec![0f32; iw]);
+    let mut lap_row = vec![0f32; iw];
+    if ih > 0 {
+        luma_row(bytes(0), &mut cur);
+    }
     for y in 0..ih {
-        let row = (y * h / ih.max(1)) * w;
-        for x in 0..iw {
-            let c = row + col_cell[x];
-            let p = &raw[(y * iw + x) * 3..(y * iw + x) * 3 + 3];
-            for k in 0..3 {
-                rgb[c][k] += f64::from(p[k]);
-            }
-            count[c] += 1;
-            if x > 0 && y > 0 && x + 1 < iw && y + 1 < ih {
-                let l =
-                    luma_at(x - 1, y) + luma_at(x + 1, y) + luma_at(x, y - 1) + luma_at(x, y + 1)
-                        - 4.0 * luma_at(x, y);
-                lap[c] += f64::from(l.abs());
+        if y + 1 < ih {
+            luma_row(bytes(y + 1), &mut down);
+        }
+        let interior = y > 0 && y + 1 < ih;
+        if interior && iw > 2 {
+            for x in 1..iw - 1 {
+                lap_row[x] = (up[x] + down[x] + cur[x - 1] + cur[x + 1] - 4.0 * cur[x]).abs();
             }
         }
+        let row = (y * h / ih) * w;
+        for (cx, span) in spans.iter().enumerate() {
+            let c = row + cx;
+            let mut sum = [0u32; 3];
+            for p in bytes(y)[3 * span.start..3 * span.end].chunks_exact(3) {
+                for k in 0..3 {
+                    sum[k] += u32::from(p[k]);
+                }
+            }
+            for k in 0..3 {
+                rgb[c][k] += f64::from(sum[k]);
+            }
+            count[c] += span.len() as u32;
+            if interior {
+                let inner = span.start.max(1)..span.end.min(iw.saturating_sub(1));
+                if !inner.is_empty() {
+                    lap[c] += f64::from(lap_row[inner.clone()].iter().sum::<f32>());
+                    lap_count[c] += inner.len() as u32;
+                }
+            }
+        }
+        std::mem::swap(&mut up, &mut cur);
+        std::mem::swap(&mut cur, &mut down);
     }
     let conv = LabConverter::default();
     let mut out = Cells {
@@ -120,12 +150,18 @@ fn cells(img: &RgbImage) -> Cells {
     };
     for c in 0..n {
         let k = f64::from(count[c].max(1));
-        let mean = rgb[c].map(|v| (v / k).round().clamp(0.0, 255.0) as u8);
-        let lab = conv.lab(mean).map(|v| v as f32);
-        out.luma.push(luma601(&mean));
+        let mean = rgb[c].map(|v| v / k);
+        // Lab takes 8-bit input; the luma pattern keeps the unrounded mean, since a
+        // patch's pattern is scaled up by its contrast and rounding would be scaled with it.
+        let lab = conv
+            .lab(mean.map(|v| v.round().clamp(0.0, 255.0) as u8))
+            .map(|v| v as f32);
+        out.luma
+            .push((0.299 * mean[0] + 0.587 * mean[1] + 0.114 * mean[2]) as f32);
         out.chroma.push(lab[1].hypot(lab[2]));
         out.lab.push(lab);
-        out.detail.push((lap[c] / k) as f32);
+        out.detail
+            .push((lap[c] / f64::from(lap_count[c].max(1))) as f32);
     }
     out
 }
@@ -181,25 +217,12 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum()
 }
 
-fn median(v: &mut [f32]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f32::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        f64::from(v[n / 2])
-    } else {
-        f64::midpoint(f64::from(v[n / 2 - 1]), f64::from(v[n / 2]))
-    }
-}
-
 /// Median over `image`'s query patches of (its value − its partner's value) on every
 /// axis, each patch partnered with the best-correlated pattern among `pool`. NaN on every
 /// axis when either side has no patch with structure.
 #[must_use]
 pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 6] {
-    let mut diffs: [Vec<f32>; 6] = Default::default();
+    let mut diffs: [Vec<f64>; 6] = Default::default();
     for i in (0..image.len()).filter(|&i| image.query[i]) {
         let pattern = image.pattern(i);
         let mut best: Option<(f32, &[f32; 6])> = None;
@@ -213,11 +236,17 @@ pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 6] {
         }
         if let Some((_, partner)) = best {
             for (k, d) in diffs.iter_mut().enumerate() {
-                d.push(image.values[i][k] - partner[k]);
+                d.push(f64::from(image.values[i][k] - partner[k]));
             }
         }
     }
-    diffs.map(|mut d| median(&mut d))
+    diffs.map(|mut d| {
+        if d.is_empty() {
+            f64::NAN
+        } else {
+            percentile(&mut d, 50.0)
+        }
+    })
 }
 
 #[cfg(test)]

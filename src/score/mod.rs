@@ -26,7 +26,7 @@ pub use self::color::{ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, 
 pub use self::hash::hashes;
 pub use self::heatmap::heatmap;
 pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode};
-pub use self::matched::{AXES as MATCHED_AXES, GRID_SIDE, Patches, matched_shift, patches};
+pub use self::matched::{AXES as MATCHED_AXES, Patches, matched_shift, patches};
 pub use self::pair::{PairScore, score_pair, score_pair_with, ssim_luma, ssim_rgb};
 pub use self::palette::{PALETTE_MAX_SIDE, PALETTE_SIZE, palette, palette_distance};
 pub use self::words::{JND, lab_shift_words};

@@ -141,7 +141,7 @@ pub(crate) fn ssim_images(
 /// them with a few byte shuffles per 32 pixels. A loop over `chunks_exact(3)` was a third
 /// of the luma SSIM, and fixed groups of 16 pixels inserted the bytes one at a time.
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
-fn luma_row(src: &[u8], dst: &mut [f32]) {
+pub(crate) fn luma_row(src: &[u8], dst: &mut [f32]) {
     let n = dst.len().min(src.len() / 3);
     let (src, dst) = (&src[..3 * n], &mut dst[..n]);
     for i in 0..n {

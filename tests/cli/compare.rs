@@ -136,3 +136,25 @@ fn an_exposure_gain_across_new_framings_is_drift_in_matched_regions() {
     assert!(reasons.contains("lighter: L*"), "{reasons}");
     assert!(reasons.contains("in matched regions"), "{reasons}");
 }
+
+#[test]
+fn a_blank_sample_sits_out_the_matched_channels_without_taking_them_from_the_case() {
+    let env = Env::new();
+    stochastic_samples(&env.path().join("base/cat"), 0, unchanged);
+    stochastic_samples(&env.path().join("blank/cat"), 1, unchanged);
+    let grey = image::RgbImage::from_pixel(176, 176, image::Rgb([128, 128, 128]));
+    std::fs::write(env.path().join("blank/cat/3.jpg"), jpeg(&grey, 95)).unwrap();
+    let out = env.run(
+        "1",
+        &["compare", "base", "blank", "--out", "b", "--format", "json"],
+    );
+    assert!(matches!(code(&out), 0 | 1), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let floors: Vec<&str> = json["cases"][0]["floors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["metric"].as_str())
+        .collect();
+    assert!(floors.contains(&"matched_lightness"), "{floors:?}");
+}
