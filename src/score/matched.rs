@@ -3,9 +3,10 @@
 //!
 //! Each image is reduced to a grid of cells and cut into overlapping patches of 8x8 cells.
 //! A patch's *pattern* is its luma with its own mean and contrast removed, so a global
-//! colour, brightness or contrast change leaves it as it was. Every patch of one image is
-//! paired with the patch of the other images whose pattern correlates best, and the image's
-//! value on each axis is the median difference over its pairs.
+//! colour, brightness or contrast change leaves it as it was. Each query patch of one image
+//! (every 4 cells) is paired with the patch of the other images (every 2 cells) whose
+//! pattern correlates best, and the image's value on each axis is the median difference
+//! over its pairs.
 //!
 //! The pairing never looks at the axes it measures, so a drift cannot pull the pairs
 //! towards itself (pairing by nearest colour does, and underestimates every grade); and
