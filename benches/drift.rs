@@ -85,6 +85,27 @@ fn noise_run(tmp: &Path, name: &str, seed: bool) -> (usize, usize) {
     (v.iter().filter(|(_, v)| v == "drift").count(), v.len())
 }
 
+/// A copy of `from` whose sample 2 in every case is a flat grey image of the same size:
+/// a provider returning one blank picture among several.
+fn broken_copy(from: &Path, to: &Path) -> PathBuf {
+    for case in std::fs::read_dir(from).expect("read folder").flatten() {
+        let dir = to.join(case.file_name());
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for file in std::fs::read_dir(case.path()).expect("read case").flatten() {
+            let path = file.path();
+            if path.file_stem().is_some_and(|s| s == "2") {
+                let (w, h) = image::image_dimensions(&path).expect("image size");
+                image::RgbImage::from_pixel(w, h, image::Rgb([128, 128, 128]))
+                    .save(dir.join("2.png"))
+                    .expect("write grey sample");
+            } else {
+                std::fs::copy(&path, dir.join(file.file_name())).expect("copy sample");
+            }
+        }
+    }
+    to.to_path_buf()
+}
+
 fn main() {
     let bench = std::env::var_os("DRIFTGATE_BENCH").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/drift-bench"),
@@ -151,6 +172,27 @@ fn main() {
             "{:<12} {hit:>9} {all:>9} {:>8.1}%",
             "all drift",
             100.0 * hit as f64 / all.max(1) as f64
+        );
+        let broken = broken_copy(&bench.join("nodrift"), &tmp.path().join("broken"));
+        let out = tmp.path().join("cmp-broken");
+        let (_, run) = driftgate(
+            tmp.path(),
+            "1",
+            &[
+                "compare",
+                &bench.join("base").to_string_lossy(),
+                &broken.to_string_lossy(),
+                "--format",
+                "json",
+                "--out",
+                &out.to_string_lossy(),
+            ],
+        );
+        let v = verdicts(&run);
+        println!(
+            "nodrift with one blank sample per case: {} of {} flagged",
+            v.iter().filter(|(_, v)| v == "drift").count(),
+            v.len()
         );
     } else {
         println!(

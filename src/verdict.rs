@@ -83,6 +83,26 @@ pub const PIXEL_PAIRS: &[ChannelSpec] = &[
     },
 ];
 
+/// The pixel channels once more for the single worst candidate: a mean over the samples
+/// dilutes one broken sample (a blank or garbled image among four) until its test sees
+/// nothing, while against the baselines' own spread that one sample stands out.
+pub const WORST_PAIRS: &[ChannelSpec] = &[
+    ChannelSpec {
+        metric: "ssim_worst",
+        direction: Direction::Lower,
+        sd_floor: 0.0005,
+        min_effect: 0.005,
+        words: ("more similar", "structure changed"),
+    },
+    ChannelSpec {
+        metric: "delta_e_worst",
+        direction: Direction::Higher,
+        sd_floor: 0.05,
+        min_effect: 1.0,
+        words: ("colour changed", "colour closer"),
+    },
+];
+
 /// Pairwise channels computed from per-image signatures, cheap enough to compare every
 /// candidate with every baseline: each image's mean hash distance to the baselines, or its
 /// median difference from structure-matched patches of the baselines (`score::matched`),
@@ -282,9 +302,57 @@ pub fn test_channel(
     })
 }
 
+/// Tests the candidate furthest in the bad direction as a new draw from the baselines
+/// would be tested: t = (x − mean) / (s √(1 + 1/n)) with n − 1 degrees of freedom (a
+/// prediction interval), one-sided, its p-value multiplied by the number of candidates
+/// because the worst of them was picked (Bonferroni). `None` with fewer than 2 values on
+/// either side: one candidate is its own mean, which [`test_channel`] already tests.
+#[must_use]
+pub fn test_worst(spec: &ChannelSpec, baseline: &[f64], candidate: &[f64]) -> Option<MetricFloor> {
+    let (nx, ny) = (baseline.len(), candidate.len());
+    if nx < 2 || ny < 2 || baseline.iter().chain(candidate).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mx = mean(baseline);
+    let sd = (baseline.iter().map(|x| (x - mx).powi(2)).sum::<f64>() / (nx - 1) as f64)
+        .sqrt()
+        .max(spec.sd_floor);
+    let (worst, t_sign) = match spec.direction {
+        Direction::Lower => (
+            candidate.iter().copied().fold(f64::INFINITY, f64::min),
+            -1.0,
+        ),
+        _ => (
+            candidate.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            1.0,
+        ),
+    };
+    let t = t_sign * (worst - mx) / (sd * (1.0 + 1.0 / nx as f64).sqrt());
+    let dist = StudentsT::new(0.0, 1.0, (nx - 1) as f64).ok()?;
+    let p_value = (dist.sf(t) * ny as f64).clamp(0.0, 1.0);
+    let low = baseline.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = baseline.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(MetricFloor {
+        metric: spec.metric.to_string(),
+        value: worst,
+        low,
+        high,
+        baseline_mean: mx,
+        p_value,
+        significant: false,
+        outside_floor: if t_sign < 0.0 {
+            worst < low
+        } else {
+            worst > high
+        },
+        noticeable: (worst - mx).abs() >= spec.min_effect,
+    })
+}
+
 fn spec(metric: &str) -> Option<&'static ChannelSpec> {
     PIXEL_PAIRS
         .iter()
+        .chain(WORST_PAIRS)
         .chain(SIGNATURE_PAIRS)
         .chain(FEATURES)
         .find(|s| s.metric == metric)
@@ -313,6 +381,14 @@ fn describe(f: &MetricFloor) -> String {
         ),
         "delta_e" => format!(
             "colour ΔE {:.1} above noise floor {:.1}-{:.1}",
+            f.value, f.low, f.high
+        ),
+        "ssim_worst" => format!(
+            "one sample's SSIM {:.3} below noise floor {:.3}-{:.3}",
+            f.value, f.low, f.high
+        ),
+        "delta_e_worst" => format!(
+            "one sample's colour ΔE {:.1} above noise floor {:.1}-{:.1}",
             f.value, f.low, f.high
         ),
         "phash" | "dhash" => format!(
@@ -549,6 +625,25 @@ mod tests {
         assert!(better.p_value > 0.9 && !better.outside_floor);
         let worse = test_channel(&PIXEL_PAIRS[0], &[0.99, 0.991, 0.992], &[0.95, 0.951]).unwrap();
         assert!(worse.p_value < 1e-3 && worse.outside_floor && worse.noticeable);
+    }
+
+    #[test]
+    fn one_broken_sample_stands_out_where_the_mean_hides_it() {
+        let base = [0.991, 0.992, 0.990, 0.993, 0.991, 0.992];
+        let cand = [0.992, 0.991, 0.12, 0.990];
+        let mean = test_channel(&PIXEL_PAIRS[0], &base, &cand).unwrap();
+        assert!(mean.p_value > 0.05, "{mean:?}");
+        let worst = test_worst(&WORST_PAIRS[0], &base, &cand).unwrap();
+        assert!(worst.p_value < 1e-6, "{worst:?}");
+        assert!(worst.outside_floor && worst.noticeable);
+        assert_eq!(
+            describe(&worst),
+            "one sample's SSIM 0.120 below noise floor 0.990-0.993"
+        );
+        // A worst sample inside the baselines' own spread is no evidence.
+        let fine = test_worst(&WORST_PAIRS[0], &base, &[0.992, 0.991, 0.990]).unwrap();
+        assert!(fine.p_value > 0.2 && !fine.outside_floor, "{fine:?}");
+        assert!(test_worst(&WORST_PAIRS[0], &base, &[0.5]).is_none());
     }
 
     #[test]

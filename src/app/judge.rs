@@ -281,10 +281,11 @@ pub(crate) fn judge_case(
         .collect();
     let paired: Vec<&Metrics> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
     let mut floors = Vec::new();
-    for spec in verdict::PIXEL_PAIRS {
+    for (spec, worst) in verdict::PIXEL_PAIRS.iter().zip(verdict::WORST_PAIRS) {
         let b: Vec<f64> = within.iter().map(|m| pixel_value(spec.metric, m)).collect();
         let c: Vec<f64> = paired.iter().map(|m| pixel_value(spec.metric, m)).collect();
         floors.extend(verdict::test_channel(spec, &b, &c));
+        floors.extend(verdict::test_worst(worst, &b, &c));
     }
     let base_patches: Vec<_> = base_imgs.iter().map(|b| score::patches(b)).collect();
     let cand_patches: Vec<_> = cands

@@ -158,3 +158,39 @@ fn a_blank_sample_sits_out_the_matched_channels_without_taking_them_from_the_cas
         .collect();
     assert!(floors.contains(&"matched_lightness"), "{floors:?}");
 }
+
+/// Writes 4 JPEG samples of one framing of the chelsea photograph, each encoded at its
+/// own quality, as a seeded model behind a transcoding provider returns them.
+fn seeded_samples(dir: &std::path::Path, qualities: [u8; 4]) {
+    let photo = image::open(crate::harness::repo().join("tests/fixtures/score/chelsea.png"))
+        .unwrap()
+        .to_rgb8();
+    let img = image::imageops::crop_imm(&photo, 40, 30, 176, 176).to_image();
+    std::fs::create_dir_all(dir).unwrap();
+    for (n, q) in qualities.into_iter().enumerate() {
+        std::fs::write(dir.join(format!("{n}.jpg")), jpeg(&img, q)).unwrap();
+    }
+}
+
+#[test]
+fn one_blank_sample_of_a_seeded_case_is_drift() {
+    let env = Env::new();
+    seeded_samples(&env.path().join("base/cat"), [95, 94, 93, 92]);
+    seeded_samples(&env.path().join("fresh/cat"), [94, 95, 92, 93]);
+    let fresh = env.run(
+        "1",
+        &["compare", "base", "fresh", "--out", "f", "--format", "json"],
+    );
+    assert_eq!(code(&fresh), 0, "{}", stdout(&fresh));
+    seeded_samples(&env.path().join("blank/cat"), [94, 95, 92, 93]);
+    let grey = image::RgbImage::from_pixel(176, 176, image::Rgb([128, 128, 128]));
+    std::fs::write(env.path().join("blank/cat/2.jpg"), jpeg(&grey, 95)).unwrap();
+    let out = env.run(
+        "1",
+        &["compare", "base", "blank", "--out", "b", "--format", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let reasons = json["cases"][0]["reasons"].to_string();
+    assert!(reasons.contains("one sample's"), "{reasons}");
+}
