@@ -374,21 +374,18 @@ fn describe(f: &MetricFloor) -> String {
         return format!("{} changed", f.metric);
     };
     let delta = f.value - f.baseline_mean;
-    match f.metric.as_str() {
+    let one = if f.metric.ends_with("_worst") {
+        "one sample's "
+    } else {
+        ""
+    };
+    match f.metric.trim_end_matches("_worst") {
         "ssim" => format!(
-            "SSIM {:.3} below noise floor {:.3}-{:.3}",
+            "{one}SSIM {:.3} below noise floor {:.3}-{:.3}",
             f.value, f.low, f.high
         ),
         "delta_e" => format!(
-            "colour ΔE {:.1} above noise floor {:.1}-{:.1}",
-            f.value, f.low, f.high
-        ),
-        "ssim_worst" => format!(
-            "one sample's SSIM {:.3} below noise floor {:.3}-{:.3}",
-            f.value, f.low, f.high
-        ),
-        "delta_e_worst" => format!(
-            "one sample's colour ΔE {:.1} above noise floor {:.1}-{:.1}",
+            "{one}colour ΔE {:.1} above noise floor {:.1}-{:.1}",
             f.value, f.low, f.high
         ),
         "phash" | "dhash" => format!(
