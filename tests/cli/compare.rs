@@ -85,6 +85,24 @@ fn stochastic_samples(
     }
 }
 
+/// Runs `compare base CAND` with JSON output, checks its exit status and returns run.json.
+fn compare_base(env: &Env, cand: &str, status: i32) -> serde_json::Value {
+    let out = env.run(
+        "1",
+        &[
+            "compare",
+            "base",
+            cand,
+            "--out",
+            &format!("out-{cand}"),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), status, "{}", stdout(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
 fn unchanged(img: image::RgbImage) -> image::RgbImage {
     img
 }
@@ -97,19 +115,8 @@ fn a_coarser_transcode_of_a_stochastic_model_is_drift_and_fresh_framings_pass() 
     stochastic_samples(&env.path().join("coarse/cat"), 1, |img| {
         image::load_from_memory(&jpeg(&img, 25)).unwrap().to_rgb8()
     });
-    let fresh = env.run(
-        "1",
-        &["compare", "base", "fresh", "--out", "f", "--format", "json"],
-    );
-    assert_eq!(code(&fresh), 0, "{}", stdout(&fresh));
-    let coarse = env.run(
-        "1",
-        &[
-            "compare", "base", "coarse", "--out", "c", "--format", "json",
-        ],
-    );
-    assert_eq!(code(&coarse), 1, "{}", stdout(&coarse));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&coarse)).unwrap();
+    compare_base(&env, "fresh", 0);
+    let json = compare_base(&env, "coarse", 1);
     let reasons = json["cases"][0]["reasons"].to_string();
     assert!(reasons.contains("blockier"), "{reasons}");
 }
@@ -124,14 +131,7 @@ fn an_exposure_gain_across_new_framings_is_drift_in_matched_regions() {
         }
         img
     });
-    let out = env.run(
-        "1",
-        &[
-            "compare", "base", "bright", "--out", "b", "--format", "json",
-        ],
-    );
-    assert_eq!(code(&out), 1, "{}", stdout(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let json = compare_base(&env, "bright", 1);
     let reasons = json["cases"][0]["reasons"].to_string();
     assert!(reasons.contains("lighter: L*"), "{reasons}");
     assert!(reasons.contains("in matched regions"), "{reasons}");
@@ -177,20 +177,11 @@ fn one_blank_sample_of_a_seeded_case_is_drift() {
     let env = Env::new();
     seeded_samples(&env.path().join("base/cat"), [95, 94, 93, 92]);
     seeded_samples(&env.path().join("fresh/cat"), [94, 95, 92, 93]);
-    let fresh = env.run(
-        "1",
-        &["compare", "base", "fresh", "--out", "f", "--format", "json"],
-    );
-    assert_eq!(code(&fresh), 0, "{}", stdout(&fresh));
+    compare_base(&env, "fresh", 0);
     seeded_samples(&env.path().join("blank/cat"), [94, 95, 92, 93]);
     let grey = image::RgbImage::from_pixel(176, 176, image::Rgb([128, 128, 128]));
     std::fs::write(env.path().join("blank/cat/2.jpg"), jpeg(&grey, 95)).unwrap();
-    let out = env.run(
-        "1",
-        &["compare", "base", "blank", "--out", "b", "--format", "json"],
-    );
-    assert_eq!(code(&out), 1, "{}", stdout(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let json = compare_base(&env, "blank", 1);
     let reasons = json["cases"][0]["reasons"].to_string();
     assert!(reasons.contains("one sample's"), "{reasons}");
 }
