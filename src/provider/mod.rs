@@ -215,6 +215,9 @@ pub enum BuildError {
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
+    /// The sim provider's environment is malformed.
+    #[error("{0}\n  hint: unset it to use today's date")]
+    SimEnvironment(String),
 }
 
 /// How hosted providers are set up beyond what the suite says.
@@ -320,7 +323,7 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
         http::Http::new(model, key, &var, opts.http)
     };
     Ok(match model.provider {
-        ProviderKind::Sim => AnyProvider::Sim(Sim::from_env()),
+        ProviderKind::Sim => AnyProvider::Sim(Sim::from_env().map_err(BuildError::SimEnvironment)?),
         ProviderKind::Folder => AnyProvider::Folder(Folder),
         ProviderKind::Fal => AnyProvider::Fal(fal::Fal::new(client()?, model, opts.deadline)),
         ProviderKind::Openrouter => {

@@ -11,7 +11,9 @@
 //!
 //! Since 2026-09-01 the platform serves build `2` to a canary half of the requests for
 //! endpoints pinned to `1` (chosen by the prompt's hash), the way platforms roll out a
-//! new build silently. `DRIFTGATE_SIM_BUILD=<build>` forces the build for every request.
+//! new build silently. `DRIFTGATE_SIM_BUILD=<build>` forces the build for every request;
+//! `DRIFTGATE_SIM_DATE=<YYYY-MM-DD>` sets the platform's date, so that a test or a demo
+//! does not depend on the machine's clock.
 //! The `noise` parameter (pixel levels, default 0) adds per-call jitter like GPU
 //! nondeterminism; without a seed the composition is random per sample.
 
@@ -34,6 +36,14 @@ pub const BUILDS: &[(&str, &str)] = &[
 const ROLLOUT_UNIX: u64 = 1_788_220_800;
 /// Environment variable that forces the served build.
 pub const BUILD_ENV: &str = "DRIFTGATE_SIM_BUILD";
+/// Environment variable that sets the platform's date (`YYYY-MM-DD`) instead of the clock.
+pub const DATE_ENV: &str = "DRIFTGATE_SIM_DATE";
+
+/// Midnight UTC of a `YYYY-MM-DD` date, in Unix seconds.
+fn parse_date(s: &str) -> Option<u64> {
+    let date = time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()?;
+    u64::try_from(date.midnight().assume_utc().unix_timestamp()).ok()
+}
 
 /// The offline renderer.
 #[derive(Debug, Clone)]
@@ -43,16 +53,22 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Reads `DRIFTGATE_SIM_BUILD` and the clock.
-    #[must_use]
-    pub fn from_env() -> Self {
-        let now_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Self {
+    /// Reads `DRIFTGATE_SIM_BUILD` and `DRIFTGATE_SIM_DATE`, else the clock.
+    ///
+    /// # Errors
+    /// When `DRIFTGATE_SIM_DATE` is set but is not a `YYYY-MM-DD` date.
+    pub fn from_env() -> Result<Self, String> {
+        let now_unix = match std::env::var(DATE_ENV).ok().filter(|d| !d.is_empty()) {
+            Some(d) => parse_date(&d)
+                .ok_or_else(|| format!("{DATE_ENV}={d:?} is not a date of the form YYYY-MM-DD"))?,
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        Ok(Self {
             forced_build: std::env::var(BUILD_ENV).ok().filter(|b| !b.is_empty()),
             now_unix,
-        }
+        })
     }
 
     fn served_build(&self, pinned: &str, prompt: &str) -> String {
@@ -488,6 +504,14 @@ mod tests {
         };
         let (a, b) = (render(&scene(1), 0.0, 0), render(&scene(2), 0.0, 0));
         assert!(mean(&b, 0) - mean(&b, 2) > mean(&a, 0) - mean(&a, 2) + 10.0);
+    }
+
+    #[test]
+    fn the_platform_date_parses_as_midnight_utc() {
+        assert_eq!(parse_date("2026-09-01"), Some(ROLLOUT_UNIX));
+        assert_eq!(parse_date("2026-08-31"), Some(ROLLOUT_UNIX - 86_400));
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("2026-13-01"), None);
     }
 
     #[test]

@@ -2,22 +2,28 @@
 //!
 //! `fixtures_match_reference` runs on the small excerpt committed under
 //! `tests/fixtures/score/`. `corpus_worst_errors` runs over a full corpus directory with
-//! the same layout when `DRIFTGATE_CORPUS` points at one, and prints the worst error per
-//! metric (the figures quoted in `docs/scoring.md`).
+//! the same layout when `DRIFTGATE_CORPUS` points at one, asserts every pair against the
+//! same tolerances, and prints the worst error per metric (the figures quoted in
+//! `docs/scoring.md`).
 
 use std::path::{Path, PathBuf};
 
 use super::hash;
 use super::{DecodeLimits, decode, score_pair};
 
-/// SSIM: float32 separable filtering against skimage's float64 agrees to about 1e-6; the
-/// brief allows 0.002. Colour: 1% (mean), 2% (p95), 0.05 (Lab shift components) as in the
-/// acceptance criteria, with a small absolute floor for the zero-valued identity rows.
-const SSIM_TOL: f64 = 0.002;
-const DE_MEAN_REL: f64 = 0.01;
-const DE_P95_REL: f64 = 0.02;
-const LAB_TOL: f64 = 0.05;
-const HASH_TOL: u32 = 2;
+/// What the code achieves on the whole shared corpus (56 pairs), with about a tenfold
+/// margin, so a regression far below the contract's limits (SSIM 0.002, colour 1-2%) still
+/// fails: float32 SSIM against skimage's float64 agrees to 5.5e-7 (luma) and 2.1e-6 (RGB
+/// mean); the f32 CIEDE2000 to 3.8e-7 (mean) and 1.8e-5 (p95, an order statistic that
+/// rounding can move by one rank) relative; the Lab shift to 1.1e-6 per component. The
+/// hashes are bit-identical to imagehash. A small absolute floor covers the zero-valued
+/// identity rows.
+const SSIM_TOL: f64 = 5e-6;
+const SSIM_RGB_TOL: f64 = 2e-5;
+const DE_MEAN_REL: f64 = 5e-6;
+const DE_P95_REL: f64 = 2e-4;
+const LAB_TOL: f64 = 1e-5;
+const HASH_TOL: u32 = 0;
 
 #[derive(Default, Debug)]
 struct Worst {
@@ -91,7 +97,7 @@ fn check_dir(dir: &Path) -> Worst {
             m.ssim,
             f("ssim_luma601")
         );
-        assert!(e_rgb <= SSIM_TOL, "{name}: ssim_rgb {}", m.ssim_rgb);
+        assert!(e_rgb <= SSIM_RGB_TOL, "{name}: ssim_rgb {}", m.ssim_rgb);
         assert!(
             e_de <= DE_MEAN_REL || (m.delta_e - f("ciede2000_mean")).abs() < 1e-6,
             "{name}: delta_e {}",
@@ -138,6 +144,8 @@ fn corpus_worst_errors() {
     };
     let worst = check_dir(Path::new(&dir));
     println!("{worst:#?}");
+    assert!(worst.pairs > 0, "no pairs in {}", Path::new(&dir).display());
+    assert_eq!((worst.phash_bits, worst.dhash_bits), (0, 0), "{worst:?}");
 }
 
 #[test]

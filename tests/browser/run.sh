@@ -43,7 +43,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 say "running the demo suite"
 set +e
-"$bin" run suites/demo.yaml --out "$tmp/reports/demo" -q >"$tmp/demo.log" 2>&1
+DRIFTGATE_SIM_DATE=2026-12-01 "$bin" run suites/demo.yaml --out "$tmp/reports/demo" -q >"$tmp/demo.log" 2>&1
 status=$?
 set -e
 [ "$status" -eq 1 ] || { cat "$tmp/demo.log" >&2; fail "demo run exited $status, expected 1 (drift)"; }

@@ -8,6 +8,7 @@ fn demo_suite_drifts_and_writes_every_report_file() {
         .arg(env.path().join("demo"))
         .current_dir(repo())
         .env_remove("DRIFTGATE_SIM_BUILD")
+        .env("DRIFTGATE_SIM_DATE", "2026-12-01")
         .output()
         .unwrap();
     assert_eq!(code(&out), 1, "{}", stderr(&out));

@@ -50,7 +50,8 @@ impl Project {
             .env("CI", "1")
             .env(KEY_ENV, KEY)
             .env_remove("GITHUB_ACTIONS")
-            .env_remove("DRIFTGATE_SIM_BUILD");
+            .env_remove("DRIFTGATE_SIM_BUILD")
+            .env("DRIFTGATE_SIM_DATE", "2026-12-01");
         c
     }
 
