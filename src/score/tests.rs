@@ -23,7 +23,6 @@ const SSIM_RGB_TOL: f64 = 2e-5;
 const DE_MEAN_REL: f64 = 5e-6;
 const DE_P95_REL: f64 = 2e-4;
 const LAB_TOL: f64 = 1e-5;
-const HASH_TOL: u32 = 0;
 
 #[derive(Default, Debug)]
 struct Worst {
@@ -109,8 +108,8 @@ fn check_dir(dir: &Path) -> Worst {
             m.delta_e_p95
         );
         assert!(e_lab <= LAB_TOL, "{name}: lab shift {:?}", m.lab_shift);
-        assert!(e_pd <= HASH_TOL, "{name}: phash distance {}", m.phash);
-        assert!(e_dd <= HASH_TOL, "{name}: dhash distance {}", m.dhash);
+        assert_eq!(e_pd, 0, "{name}: phash distance {}", m.phash);
+        assert_eq!(e_dd, 0, "{name}: dhash distance {}", m.dhash);
 
         worst.ssim = worst.ssim.max(e_ssim);
         worst.ssim_rgb = worst.ssim_rgb.max(e_rgb);
