@@ -32,13 +32,3 @@ impl ExitStatus {
         }
     }
 }
-
-impl From<crate::report::RunVerdict> for ExitStatus {
-    fn from(v: crate::report::RunVerdict) -> Self {
-        match v {
-            crate::report::RunVerdict::Pass => Self::Pass,
-            crate::report::RunVerdict::Drift => Self::Drift,
-            crate::report::RunVerdict::Incomplete => Self::Incomplete,
-        }
-    }
-}

@@ -4,12 +4,12 @@
 
 use driftgate::provider::Metadata;
 use driftgate::report::{
-    CaseReport, CaseVerdict, HistoryCase, HistoryRecord, MetricFloor, RunReport, RunVerdict,
-    SampleReport, github_annotations, render_html, render_html_with_history, render_junit,
-    render_markdown,
+    CaseReport, CaseVerdict, HistoryCase, HistoryRecord, RunReport, RunVerdict, SampleReport,
+    github_annotations, render_html, render_html_with_history, render_junit, render_markdown,
 };
 use driftgate::score::{LabShift, Metrics, PaletteColor, score_pair};
 use driftgate::suite::{MaxDeltaE, MaxDistance, MinScore, Thresholds};
+use driftgate::verdict::ChannelTest;
 
 /// Snapshots live with the other report fixtures.
 macro_rules! snap {
@@ -78,7 +78,7 @@ fn sample(suite: &str, id: &str, n: u32, m: Option<Metrics>) -> SampleReport {
     s
 }
 
-fn floor(metric: &str, value: f64, low: f64, high: f64) -> MetricFloor {
+fn floor(metric: &str, value: f64, low: f64, high: f64) -> ChannelTest {
     serde_json::from_value(
         serde_json::json!({ "metric": metric, "value": value, "low": low, "high": high }),
     )

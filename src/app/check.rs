@@ -24,8 +24,7 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
             out.note(format!("warning: {}: no version id: an official-model route is not pinned and may change under you", suite.id));
         }
         // An interrupted `record` is finished or undone first, as `run` does.
-        store.clean(&suite.id);
-        let manifest = match store.load_manifest(&suite.id) {
+        let manifest = match store.open_manifest(&suite.id) {
             Ok(Some(m)) => m,
             Ok(None) => {
                 problems.push(format!(
@@ -43,29 +42,23 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
         };
         let mut images = 0usize;
         for case in &suite.cases {
-            let Some(entry) = manifest.cases.get(&case.id) else {
+            let at = format!("{}:{}", suite.file.display(), case.line);
+            let fingerprint = case.fingerprint(&suite.model);
+            let Some(b) = store.verify_case(&suite.id, &manifest, &case.id, &fingerprint) else {
                 problems.push(format!(
-                    "{}:{}: case `{}` has no baseline: record it",
-                    suite.file.display(),
-                    case.line,
+                    "{at}: case `{}` has no baseline: record it",
                     case.id
                 ));
                 continue;
             };
-            if entry.fingerprint != case.fingerprint(&suite.model) {
+            if b.stale {
                 problems.push(format!(
-                    "{}:{}: baseline of case `{}` is stale: the suite entry changed since it was recorded; re-record it",
-                    suite.file.display(),
-                    case.line,
+                    "{at}: baseline of case `{}` is stale: the suite entry changed since it was recorded; re-record it",
                     case.id
                 ));
             }
-            for img in &entry.images {
-                match store.read_image(&suite.id, img) {
-                    Ok(_) => images += 1,
-                    Err(e) => problems.push(e.to_string()),
-                }
-            }
+            images += b.intact;
+            problems.extend(b.problems.iter().map(ToString::to_string));
         }
         for id in manifest
             .cases

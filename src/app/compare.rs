@@ -12,7 +12,7 @@ use crate::cli::CompareArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::EXTENSIONS;
-use crate::report::{RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
+use crate::report::{RunReport, SuiteReport};
 use crate::suite::Thresholds;
 
 /// The sample images of a case folder, by index.
@@ -64,21 +64,15 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
     let spill = crate::report::Spill::new_in(&dir).ok();
     let suite = "compare";
     let thresholds = Thresholds::default();
-    let mut report = RunReport {
-        schema_version: SCHEMA_VERSION,
+    let mut report = RunReport::begin(
         run_id,
-        verdict: crate::report::RunVerdict::Pass,
-        started_at: now_rfc3339(),
-        driftgate_version: env!("CARGO_PKG_VERSION").to_string(),
-        scorer_version: crate::score::SCORER_VERSION,
-        suites: vec![SuiteReport {
+        now_rfc3339(),
+        vec![SuiteReport {
             suite: suite.into(),
             model: serde_json::json!({ "base": args.base.display().to_string(), "cand": args.cand.display().to_string() }),
             fingerprint_changes: Vec::new(),
         }],
-        cases: Vec::new(),
-        stats: RunStats::default(),
-    };
+    );
     for id in base_cases.union(&cand_cases) {
         let base = samples(&args.base.join(id));
         let cand = samples(&args.cand.join(id));
@@ -122,6 +116,8 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
             tags: &[],
             params: serde_json::Value::Null,
             thresholds,
+            fingerprint: String::new(),
+            references: Vec::new(),
         };
         let mut case = judge_case(&dir, &info, pairs, Vec::new());
         if let Some(spill) = &spill {
@@ -131,7 +127,7 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
         report.cases.push(case);
     }
     report.stats.duration_s = started.elapsed().as_secs_f64();
-    crate::verdict::decide(&mut report.cases, args.fdr);
+    report.decide(args.fdr);
     report.finish();
     super::report::write_run_report(&report, &dir, None, args.format)?;
     Ok(finish(&report, &dir, args.format, out))

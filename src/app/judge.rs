@@ -1,4 +1,6 @@
-//! Scoring one case's sample pairs and writing the images the report shows.
+//! Scoring one case's sample pairs and writing the images the report shows: decoding and
+//! scores come from `score`, the channels and limits from `verdict`; this file wires them
+//! to the run folder.
 
 use std::path::Path;
 
@@ -6,9 +8,9 @@ use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, FingerprintChange, SampleReport};
 use image::RgbImage;
 
-use crate::score::{self, DecodeLimits, Features, Metrics};
+use crate::score::{self, DecodeLimits, Features};
 use crate::suite::Thresholds;
-use crate::verdict;
+use crate::verdict::Evidence;
 
 /// One sample pair before scoring: encoded images or why one is missing.
 pub(crate) struct Pair {
@@ -28,6 +30,10 @@ pub(crate) struct CaseInfo<'a> {
     pub(crate) tags: &'a [String],
     pub(crate) params: serde_json::Value,
     pub(crate) thresholds: Thresholds,
+    /// Request fingerprint the run was made for; empty for `compare`.
+    pub(crate) fingerprint: String,
+    /// Reference images, as written in the suite.
+    pub(crate) references: Vec<String>,
 }
 
 /// File extension for encoded image bytes.
@@ -70,105 +76,19 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {rel}: {e}"))
 }
 
-/// Metrics between two baseline samples, for the noise floor. Only the numbers the
-/// channels use are computed; hashes and palettes come from the images' features.
-fn within_metrics(a: &RgbImage, b: &RgbImage, fa: &Features, fb: &Features) -> Metrics {
-    if a.dimensions() != b.dimensions() {
-        return score::score_pair(a, b).metrics;
-    }
-    let (ssim, _) = score::ssim_luma(a, b);
-    let colour = score::colour_stats(a, b);
-    Metrics {
-        ssim,
-        ssim_rgb: f64::NAN,
-        phash: (fa.phash ^ fb.phash).count_ones(),
-        dhash: (fa.dhash ^ fb.dhash).count_ones(),
-        delta_e: colour.delta_e,
-        delta_e_p95: colour.delta_e_p95,
-        lab_shift: colour.lab_shift,
-        palette_delta_e: score::palette_distance(&fa.palette, &fb.palette),
-    }
-}
-
-/// The per-image value of a feature channel (scale features on a log scale).
-fn feature_value(metric: &str, f: &Features) -> f64 {
-    match metric {
-        "lightness" => f.lab_mean[0],
-        "red_green" => f.lab_mean[1],
-        "yellow_blue" => f.lab_mean[2],
-        "colourfulness" => (f.colourfulness + 1.0).ln(),
-        "contrast" => (f.contrast + 1.0).ln(),
-        "blockiness" => f.blockiness.ln(),
-        _ => (f.sharpness + 1.0).ln(),
-    }
-}
-
-fn pixel_value(metric: &str, m: &Metrics) -> f64 {
-    if metric == "ssim" { m.ssim } else { m.delta_e }
-}
-
-/// A signature channel's value from image `a` to image `b`.
-fn signature_value(metric: &str, a: &Features, b: &Features) -> f64 {
-    match metric {
-        "phash" => f64::from((a.phash ^ b.phash).count_ones()),
-        _ => f64::from((a.dhash ^ b.dhash).count_ones()),
-    }
-}
-
-/// Structure-matched shifts on every axis: each baseline's patches against the other
-/// baselines', each candidate's against all baselines'.
-fn matched_groups(
-    base: &[score::Patches],
-    cand: &[score::Patches],
-) -> (Vec<[f64; 6]>, Vec<[f64; 6]>) {
-    let pool = |skip: Option<usize>| -> Vec<&score::Patches> {
-        base.iter()
-            .enumerate()
-            .filter(|(j, _)| Some(*j) != skip)
-            .map(|(_, p)| p)
-            .collect()
-    };
-    let b = if base.len() < 2 {
-        Vec::new()
-    } else {
-        base.iter()
-            .enumerate()
-            .map(|(i, p)| score::matched_shift(p, &pool(Some(i))))
-            .collect()
-    };
-    let c = cand
-        .iter()
-        .map(|p| score::matched_shift(p, &pool(None)))
-        .collect();
-    (b, c)
-}
-
-/// Each baseline's mean value to the other baselines, and each candidate's to all
-/// baselines: exchangeable when nothing changed.
-fn signature_groups(metric: &str, base: &[Features], cand: &[Features]) -> (Vec<f64>, Vec<f64>) {
-    let to_bases = |x: &Features, skip: Option<usize>| {
-        let v: Vec<f64> = base
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| Some(*j) != skip)
-            .map(|(_, b)| signature_value(metric, b, x))
-            .collect();
-        v.iter().sum::<f64>() / v.len().max(1) as f64
-    };
-    let b = if base.len() < 2 {
-        Vec::new()
-    } else {
-        base.iter()
-            .enumerate()
-            .map(|(i, x)| to_bases(x, Some(i)))
-            .collect()
-    };
-    let c = cand.iter().map(|x| to_bases(x, None)).collect();
-    (b, c)
-}
-
 /// Decoded images of one side, or why each could not be decoded.
 type Decoded = Vec<Result<RgbImage, String>>;
+
+/// The images of one side that decoded, with their signatures.
+fn decoded<'a>(
+    imgs: &'a Decoded,
+    sigs: &'a [Option<Features>],
+) -> Vec<(&'a RgbImage, &'a Features)> {
+    imgs.iter()
+        .zip(sigs)
+        .filter_map(|(i, f)| i.as_ref().ok().zip(f.as_ref()))
+        .collect()
+}
 
 fn decode_all(pairs: &[Pair], limits: &DecodeLimits) -> (Decoded, Decoded) {
     std::thread::scope(|t| {
@@ -263,70 +183,13 @@ pub(crate) fn judge_case(
         }
         samples.push(s);
     }
-    let base_imgs: Vec<&RgbImage> = bases.iter().filter_map(|b| b.as_ref().ok()).collect();
-    let base_feats: Vec<Features> = base_sigs.into_iter().flatten().collect();
-    let cand_feats: Vec<Features> = cand_sigs.into_iter().flatten().collect();
-    // All pairs for small sample counts; a ring beyond, so the cost stays linear.
-    let n = base_imgs.len();
-    let within_pairs: Vec<(usize, usize)> = if n <= 4 {
-        (0..n)
-            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
-            .collect()
-    } else {
-        (0..n).map(|i| (i, (i + 1) % n)).collect()
-    };
-    let within: Vec<Metrics> = within_pairs
-        .iter()
-        .map(|&(i, j)| within_metrics(base_imgs[i], base_imgs[j], &base_feats[i], &base_feats[j]))
-        .collect();
-    let paired: Vec<&Metrics> = samples.iter().filter_map(|s| s.metrics.as_ref()).collect();
-    let mut floors = Vec::new();
-    for (spec, worst) in verdict::PIXEL_PAIRS.iter().zip(verdict::WORST_PAIRS) {
-        let b: Vec<f64> = within.iter().map(|m| pixel_value(spec.metric, m)).collect();
-        let c: Vec<f64> = paired.iter().map(|m| pixel_value(spec.metric, m)).collect();
-        floors.extend(verdict::test_channel(spec, &b, &c));
-        floors.extend(verdict::test_worst(worst, &b, &c));
+    let weighed = Evidence {
+        baselines: decoded(&bases, &base_sigs),
+        candidates: decoded(&cands, &cand_sigs),
+        paired: samples.iter().filter_map(|s| s.metrics.as_ref()).collect(),
+        size_change: samples.iter().find_map(|s| s.size_change),
     }
-    let base_patches: Vec<_> = base_imgs.iter().map(|b| score::patches(b)).collect();
-    let cand_patches: Vec<_> = cands
-        .iter()
-        .filter_map(|c| c.as_ref().ok())
-        .map(score::patches)
-        .collect();
-    let (base_shifts, cand_shifts) = matched_groups(&base_patches, &cand_patches);
-    for spec in verdict::SIGNATURE_PAIRS {
-        let (b, c) = match spec.metric.strip_prefix("matched_") {
-            Some(axis) => {
-                let k = score::MATCHED_AXES
-                    .iter()
-                    .position(|a| *a == axis)
-                    .expect("every matched_ channel names an axis of score::matched");
-                // An image without structure (a blank sample) has no value: it sits out
-                // these channels rather than taking them from the whole case.
-                let on_axis =
-                    |v: &[[f64; 6]]| v.iter().map(|s| s[k]).filter(|v| v.is_finite()).collect();
-                (on_axis(&base_shifts), on_axis(&cand_shifts))
-            }
-            None => signature_groups(spec.metric, &base_feats, &cand_feats),
-        };
-        floors.extend(verdict::test_channel(spec, &b, &c));
-    }
-    for spec in verdict::FEATURES {
-        let b: Vec<f64> = base_feats
-            .iter()
-            .map(|f| feature_value(spec.metric, f))
-            .collect();
-        let c: Vec<f64> = cand_feats
-            .iter()
-            .map(|f| feature_value(spec.metric, f))
-            .collect();
-        floors.extend(verdict::test_channel(spec, &b, &c));
-    }
-    let within_refs: Vec<&Metrics> = within.iter().collect();
-    let mut limit_reasons = verdict::threshold_reasons(&info.thresholds, &paired, &within_refs);
-    if let Some(((bw, bh), (cw, ch))) = samples.iter().find_map(|s| s.size_change) {
-        limit_reasons.push(format!("size changed from {bw}x{bh} to {cw}x{ch}"));
-    }
+    .weigh(&info.thresholds);
     let (verdict, reasons) = if errors.is_empty() {
         (CaseVerdict::Pass, Vec::new())
     } else {
@@ -343,11 +206,11 @@ pub(crate) fn judge_case(
         thresholds: info.thresholds,
         fingerprint_changes: changes,
         samples: samples.into(),
-        floors,
-        limit_reasons,
-        baseline_samples: n,
-        fingerprint: String::new(),
-        references: Vec::new(),
+        floors: weighed.tests,
+        limit_reasons: weighed.limit_reasons,
+        baseline_samples: weighed.baseline_samples,
+        fingerprint: info.fingerprint.clone(),
+        references: info.references.clone(),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
-use crate::report::{CaseReport, RunReport, RunStats, SCHEMA_VERSION, SuiteReport};
+use crate::report::{CaseReport, RunReport, RunStats, SuiteReport};
 use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
@@ -29,8 +29,7 @@ pub(super) fn preflight(
     let mut problems = Vec::new();
     let mut manifests = Vec::new();
     for (suite, cases) in suites.iter().zip(selected) {
-        store.clean(&suite.id);
-        let Some(manifest) = store.load_manifest(&suite.id)? else {
+        let Some(manifest) = store.open_manifest(&suite.id)? else {
             problems.push(format!(
                 "suite `{}` has no baselines in {}",
                 suite.id,
@@ -41,21 +40,14 @@ pub(super) fn preflight(
         };
         for &ci in cases {
             let case = &suite.cases[ci];
-            match manifest.cases.get(&case.id) {
-                None => problems.push(format!("{}:{}: case `{}` has no baseline", suite.file.display(), case.line, case.id)),
-                Some(entry) if entry.fingerprint != case.fingerprint(&suite.model) => problems.push(format!(
-                    "{}:{}: baseline of case `{}` is stale: the suite entry changed since it was recorded; re-record it",
-                    suite.file.display(),
-                    case.line,
+            let at = format!("{}:{}", suite.file.display(), case.line);
+            match store.verify_case(&suite.id, &manifest, &case.id, &case.fingerprint(&suite.model)) {
+                None => problems.push(format!("{at}: case `{}` has no baseline", case.id)),
+                Some(b) if b.stale => problems.push(format!(
+                    "{at}: baseline of case `{}` is stale: the suite entry changed since it was recorded; re-record it",
                     case.id
                 )),
-                Some(entry) => {
-                    for img in &entry.images {
-                        if let Err(e) = store.read_image(&suite.id, img) {
-                            problems.push(e.to_string());
-                        }
-                    }
-                }
+                Some(b) => problems.extend(b.problems.iter().map(ToString::to_string)),
             }
         }
         manifests.push(manifest);
@@ -136,17 +128,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     // Judged cases keep their samples on disk until the documents are written; without a
     // scratch file they simply stay in memory.
     let spill = crate::report::Spill::new_in(&dir).ok();
-    let mut report = RunReport {
-        schema_version: SCHEMA_VERSION,
-        run_id,
-        verdict: crate::report::RunVerdict::Pass,
-        started_at: now_rfc3339(),
-        driftgate_version: env!("CARGO_PKG_VERSION").to_string(),
-        scorer_version: crate::score::SCORER_VERSION,
-        suites: Vec::new(),
-        cases: Vec::new(),
-        stats: RunStats::default(),
-    };
+    let mut report = RunReport::begin(run_id, now_rfc3339(), Vec::new());
     let stats = Stats::default();
     let rt = runtime()?;
     // Ctrl-C stops sending but still judges what arrived and writes the report, marked
@@ -193,11 +175,11 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                 tags: &case.tags,
                 params: serde_json::to_value(&case.params).unwrap_or_default(),
                 thresholds: case.thresholds,
+                // What `accept` checks the baseline against, and what the report shows.
+                fingerprint: case.fingerprint(&suite.model),
+                references: case.references.iter().map(|r| r.name.clone()).collect(),
             };
             let mut judged = judge_case(&dir, &info, pairs, changes);
-            // What `accept` checks the baseline against, and what the report shows.
-            judged.fingerprint = case.fingerprint(&suite.model);
-            judged.references = case.references.iter().map(|r| r.name.clone()).collect();
             if let Some(spill) = &spill {
                 judged.samples.spill_to(spill);
             }
@@ -269,7 +251,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         retries: stats.retries.load(Ordering::SeqCst),
         duration_s: started.elapsed().as_secs_f64(),
     };
-    crate::verdict::decide(&mut report.cases, args.fdr);
+    report.decide(args.fdr);
     report.finish();
     super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?;
     Ok(finish(&report, &dir, args.format, out))

@@ -61,18 +61,10 @@ pub struct HistoryRecord {
     pub cases: Vec<HistoryCase>,
 }
 
+/// The median of the finite values: a failed score does not move the trend line.
 fn median(mut v: Vec<f64>) -> Option<f64> {
     v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        f64::midpoint(v[n / 2 - 1], v[n / 2])
-    })
+    crate::score::median(v)
 }
 
 fn case_record(c: &CaseReport) -> HistoryCase {

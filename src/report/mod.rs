@@ -7,6 +7,7 @@ mod html;
 mod junit;
 mod markdown;
 mod model;
+mod sample;
 mod spill;
 mod text;
 mod thumbs;
@@ -22,8 +23,8 @@ pub use html::{esc, render_html, render_html_with_history, write_html};
 pub use junit::{render_junit, write_junit};
 pub use markdown::render_markdown;
 pub use model::{
-    CaseReport, CaseVerdict, FingerprintChange, MetricFloor, RunReport, RunStats, RunVerdict,
-    SCHEMA_VERSION, SampleReport, SuiteReport,
+    CaseReport, CaseVerdict, FingerprintChange, RunReport, RunStats, RunVerdict, SCHEMA_VERSION,
+    SampleReport, SuiteReport,
 };
 pub use spill::{Samples, Spill};
 pub use text::{MetricRow, human_summary, metric_rows, metric_table};

@@ -14,11 +14,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::sample::SampleReport;
 use super::spill::Samples;
 
-use crate::provider::Metadata;
-use crate::score::{Metrics, PaletteColor};
+use crate::exit::ExitStatus;
 use crate::suite::Thresholds;
+use crate::verdict::{CaseEvidence, ChannelTest, Decision, Outcome};
 
 /// Current `run.json` schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -35,6 +36,16 @@ pub enum CaseVerdict {
     Error,
     /// Outside the thresholds or the noise floor.
     Drift,
+}
+
+impl From<Outcome> for CaseVerdict {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Pass => Self::Pass,
+            Outcome::Inconclusive => Self::Inconclusive,
+            Outcome::Drift => Self::Drift,
+        }
+    }
 }
 
 impl CaseVerdict {
@@ -62,6 +73,16 @@ pub enum RunVerdict {
     Incomplete,
 }
 
+impl From<RunVerdict> for ExitStatus {
+    fn from(v: RunVerdict) -> Self {
+        match v {
+            RunVerdict::Pass => Self::Pass,
+            RunVerdict::Drift => Self::Drift,
+            RunVerdict::Incomplete => Self::Incomplete,
+        }
+    }
+}
+
 /// A provider-reported value that differs from the baseline's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FingerprintChange {
@@ -73,44 +94,8 @@ pub struct FingerprintChange {
     pub candidate: Option<String>,
 }
 
-pub use crate::verdict::MetricFloor;
-
-/// One sample pair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SampleReport {
-    /// 0-based index.
-    pub index: u32,
-    /// Baseline image, relative to the run folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<String>,
-    /// sha256 of the baseline image scored (the stored file, not the display copy).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline_sha256: Option<String>,
-    /// Candidate image, relative to the run folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub candidate: Option<String>,
-    /// SSIM heatmap, relative to the run folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heatmap: Option<String>,
-    /// The scores.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<Metrics>,
-    /// Baseline and candidate sizes when they differ.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size_change: Option<((u32, u32), (u32, u32))>,
-    /// Dominant palette of the baseline.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub base_palette: Vec<PaletteColor>,
-    /// Dominant palette of the candidate.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cand_palette: Vec<PaletteColor>,
-    /// What the provider reported for the candidate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<Metadata>,
-    /// Why this sample has no score.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+/// The old name of [`ChannelTest`], still used by the HTML renderer.
+pub(crate) type MetricFloor = ChannelTest;
 
 /// One case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,7 +135,7 @@ pub struct CaseReport {
     pub references: Vec<String>,
     /// Per channel: the candidates' value against the baselines' noise floor.
     #[serde(default)]
-    pub floors: Vec<crate::verdict::MetricFloor>,
+    pub floors: Vec<ChannelTest>,
     /// Absolute suite limits the case breaks.
     #[serde(default)]
     pub limit_reasons: Vec<String>,
@@ -160,6 +145,31 @@ pub struct CaseReport {
 }
 
 impl CaseReport {
+    /// What the run-wide decision needs of this case; `None` when it could not be judged.
+    #[must_use]
+    pub fn evidence(&self) -> Option<CaseEvidence<'_>> {
+        (self.verdict != CaseVerdict::Error).then(|| CaseEvidence {
+            tests: &self.floors,
+            limit_reasons: &self.limit_reasons,
+            baseline_samples: self.baseline_samples,
+            scored: self
+                .samples
+                .get()
+                .iter()
+                .filter(|s| s.metrics.is_some())
+                .count(),
+        })
+    }
+
+    /// Takes the run-wide decision: which channels are significant, the verdict, and why.
+    pub fn apply(&mut self, decision: Decision) {
+        for (f, significant) in self.floors.iter_mut().zip(decision.significant) {
+            f.significant = significant;
+        }
+        self.verdict = decision.outcome.into();
+        self.reasons = decision.reasons;
+    }
+
     /// This case with its samples in memory: a copy when they were spilled, so a
     /// renderer that looks at them several times reads them back once.
     #[must_use]
@@ -223,6 +233,37 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// A run's report before its cases: the current schema and versions, verdict `pass`
+    /// until [`RunReport::finish`] derives it.
+    #[must_use]
+    pub fn begin(run_id: String, started_at: String, suites: Vec<SuiteReport>) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            run_id,
+            verdict: RunVerdict::Pass,
+            started_at,
+            driftgate_version: env!("CARGO_PKG_VERSION").to_string(),
+            scorer_version: crate::score::SCORER_VERSION,
+            suites,
+            cases: Vec::new(),
+            stats: RunStats::default(),
+        }
+    }
+
+    /// Decides every judged case at false-discovery rate `fdr` (see
+    /// [`crate::verdict::decide`]); cases in `error` stay so.
+    pub fn decide(&mut self, fdr: f64) {
+        let decisions = {
+            let evidence: Vec<_> = self.cases.iter().map(CaseReport::evidence).collect();
+            crate::verdict::decide(&evidence, fdr)
+        };
+        for (case, decision) in self.cases.iter_mut().zip(decisions) {
+            if let Some(d) = decision {
+                case.apply(d);
+            }
+        }
+    }
+
     /// Sorts cases by severity and derives the overall verdict from them.
     pub fn finish(&mut self) {
         self.cases.sort_by(|a, b| {

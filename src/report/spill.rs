@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::model::SampleReport;
+use super::sample::SampleReport;
 
 /// The scratch file. It has no name (it is unlinked at creation), so nothing is left
 /// behind even when the process is killed.

@@ -9,6 +9,7 @@ use image::RgbImage;
 
 use super::LabShift;
 use super::deltae::{self, LANES};
+use super::srgb::{WHITE, XYZ_FROM_RGB, srgb_to_linear_table};
 
 /// Above this many pixels the colour statistics use a regular grid of about this many
 /// samples instead of every pixel: a mean or a 95th percentile over a million evenly spread
@@ -16,24 +17,6 @@ use super::deltae::{self, LANES};
 /// expensive per-pixel formula in the scorer. Corpus-sized images (up to 0.5 MP) are
 /// measured on every pixel.
 pub const MAX_COLOUR_SAMPLES: usize = 1 << 19;
-
-pub(crate) const XYZ_FROM_RGB: [[f64; 3]; 3] = [
-    [0.412453, 0.357580, 0.180423],
-    [0.212671, 0.715160, 0.072169],
-    [0.019334, 0.119193, 0.950227],
-];
-pub(crate) const WHITE: [f64; 3] = [0.95047, 1.0, 1.08883];
-
-pub(crate) fn srgb_to_linear_table() -> [f64; 256] {
-    std::array::from_fn(|i| {
-        let v = i as f64 / 255.0;
-        if v > 0.04045 {
-            ((v + 0.055) / 1.055).powf(2.4)
-        } else {
-            v / 12.92
-        }
-    })
-}
 
 /// Cube root for the range Lab needs (0.0088..1.1): a bit-level first guess refined by
 /// two Halley steps, accurate to about 1e-15 relative and several times cheaper than libm.

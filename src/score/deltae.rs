@@ -16,8 +16,8 @@ pub(crate) const LANES: usize = 16;
 
 /// XYZ from linear sRGB, each row divided by the D65 white's component.
 const XYZN_FROM_RGB: [[f32; 3]; 3] = {
-    let m = super::color::XYZ_FROM_RGB;
-    let w = super::color::WHITE;
+    let m = super::srgb::XYZ_FROM_RGB;
+    let w = super::srgb::WHITE;
     let mut out = [[0f32; 3]; 3];
     let mut r = 0;
     while r < 3 {
@@ -248,7 +248,7 @@ pub(crate) fn batch(lin: &[f32; 256], base: &[[u8; 3]; LANES], cand: &[[u8; 3]; 
 
 /// The sRGB linearisation table in f32.
 pub(crate) fn linear_table() -> [f32; 256] {
-    super::color::srgb_to_linear_table().map(|v| v as f32)
+    super::srgb::srgb_to_linear_table().map(|v| v as f32)
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ mod matched;
 mod pair;
 mod palette;
 mod parallel;
+mod srgb;
 mod ssim;
+mod stats;
 mod words;
 
 #[cfg(test)]
@@ -29,6 +31,7 @@ pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode};
 pub use self::matched::{AXES as MATCHED_AXES, Patches, matched_shift, patches};
 pub use self::pair::{PairScore, score_pair, score_pair_with, ssim_luma, ssim_rgb};
 pub use self::palette::{PALETTE_MAX_SIDE, PALETTE_SIZE, palette, palette_distance};
+pub use self::stats::median;
 pub use self::words::{JND, lab_shift_words};
 
 /// Bumped whenever a change to this module can change a score for the same pixels.
