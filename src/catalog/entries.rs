@@ -1,7 +1,8 @@
 //! The catalogue's data: one entry per endpoint or family, each citing its source.
 //!
 //! Sources are the vendored specifications in `../shared/specs/` (named here by their
-//! path inside that folder) or `docs/providers.md`. Where no source states a figure, the
+//! path inside that folder; `README.md` is that folder's index, which cites sources it
+//! could not copy) or `docs/providers.md`. Where no source states a figure, the
 //! entry leaves it open (`Sizes::Any`, no price) rather than guessing. Exact endpoint
 //! ids come before the `*` patterns of their family, since the first match wins.
 
@@ -54,7 +55,7 @@ const ARK_REFS: References = References {
 };
 const ARK_EVIDENCE: &str = "reported model name-version, image size, output format";
 
-const WAVESPEED_SPEC: &str = "wavespeed/README.md (agent-skills SKILL.md, cited)";
+const WAVESPEED_SPEC: &str = "README.md (WaveSpeedAI/agent-skills SKILL.md, cited there)";
 const WAVESPEED_REFS: References = References {
     max_count: 10,
     max_bytes: None,
@@ -300,7 +301,7 @@ pub static ENTRIES: &[Entry] = &[
         evidence: WAVESPEED_EVIDENCE,
         modalities: None,
         price_per_image: None,
-        source: "wavespeed/README.md (awesome-seedream-api model ids, cited)",
+        source: "README.md (WaveSpeedAI/awesome-seedream-api model ids, cited there)",
     },
     // Atlas Cloud
     Entry {

@@ -51,7 +51,7 @@ impl Diagnostic {
 
 /// Characters shown either side of the position on a long line: a generated or hostile
 /// suite may hold a megabyte on one line, and the terminal needs only the neighbourhood.
-const EXCERPT_REACH: usize = 60;
+const EXCERPT_REACH: usize = 80;
 
 /// The line `line` of `text` with a caret under column `column` (both 1-based), the
 /// token there underlined; `None` when the position is not in the text.
@@ -61,13 +61,34 @@ fn excerpt(text: &str, line: u64, column: u64) -> Option<String> {
     let source = text.lines().nth(index)?;
     let chars: Vec<char> = source.chars().collect();
     let col = usize::try_from(column.max(1) - 1).ok()?.min(chars.len());
-    let from = col.saturating_sub(EXCERPT_REACH);
-    let to = (col + EXCERPT_REACH).min(chars.len());
+    let (from, to) = if chars.len() <= 2 * EXCERPT_REACH {
+        (0, chars.len())
+    } else {
+        (
+            col.saturating_sub(EXCERPT_REACH),
+            (col + EXCERPT_REACH).min(chars.len()),
+        )
+    };
     let window: String = chars[from..to].iter().collect();
     let caret: usize = chars[from..col].iter().map(|c| c.len_utf8()).sum();
-    let token = window[caret..]
-        .find(|c: char| c.is_whitespace() || matches!(c, ',' | '}' | ']'))
-        .unwrap_or(window.len() - caret)
+    // The token under the caret ends at a separator, or at the colon that ends a key;
+    // a quoted one at its closing quote.
+    let rest = &window[caret..];
+    let quoted = rest
+        .chars()
+        .next()
+        .filter(|q| matches!(q, '"' | '\''))
+        .and_then(|q| rest[1..].find(q).map(|i| i + 2));
+    let token = quoted.unwrap_or_else(|| {
+        rest
+        .char_indices()
+        .find(|&(i, c)| {
+            c.is_whitespace()
+                || matches!(c, ',' | '}' | ']')
+                || (c == ':' && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+        })
+        .map_or(rest.len(), |(i, _)| i)
+    })
         .max(usize::from(caret < window.len()));
     let end = (caret + token).min(window.len());
     let end = (caret..=end).rev().find(|&i| window.is_char_boundary(i)).unwrap_or(caret);
