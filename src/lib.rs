@@ -17,9 +17,12 @@ macro_rules! outln {
 }
 
 mod app;
+pub mod catalog;
 pub mod cli;
+mod digest;
 pub mod error;
 pub mod exit;
+mod paths;
 pub mod provider;
 pub mod report;
 pub mod run;

@@ -18,7 +18,7 @@ use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, RunReport};
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
-use crate::suite::sha256_hex;
+use crate::digest::sha256_hex;
 
 /// A case ready to be written: its images as PNG, in sample order, and what the provider said.
 struct Ready<'a> {

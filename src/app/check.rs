@@ -12,6 +12,9 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
     let store = BaselineStore::new(&args.baselines);
     let mut problems = Vec::new();
     for suite in &suites {
+        for w in &suite.warnings {
+            out.note(format!("warning: {w}"));
+        }
         if let Some(var) = crate::provider::key_env(&suite.model)
             && std::env::var_os(&var).is_none_or(|v| v.is_empty())
         {

@@ -153,7 +153,7 @@ pub(crate) fn judge_case(
         };
         let scored = (|| {
             let base_bytes = pair.baseline?;
-            s.baseline_sha256 = Some(crate::suite::sha256_hex(&base_bytes));
+            s.baseline_sha256 = Some(crate::digest::sha256_hex(&base_bytes));
             s.candidate = Some(pair.candidate?.0);
             let (base, cand) = (
                 base.as_ref().map_err(Clone::clone)?,

@@ -260,6 +260,16 @@ pub const CATALOG: &[(ProviderKind, Option<&str>, &str)] = &[
         Some("OPENAI_API_KEY"),
         "https://api.openai.com/v1",
     ),
+    (
+        ProviderKind::Wavespeed,
+        Some("WAVESPEED_API_KEY"),
+        "https://api.wavespeed.ai/api/v3",
+    ),
+    (
+        ProviderKind::Atlascloud,
+        Some("ATLASCLOUD_API_KEY"),
+        "https://api.atlascloud.ai/api/v1",
+    ),
     (ProviderKind::Sim, None, "(offline, embedded)"),
     (ProviderKind::Folder, None, "(offline, model.path)"),
 ];
@@ -292,7 +302,11 @@ pub fn missing_key(model: &ModelPin) -> Option<String> {
 pub fn default_concurrency(kind: ProviderKind) -> usize {
     match kind {
         ProviderKind::Fal | ProviderKind::Replicate => 8,
-        ProviderKind::Openrouter | ProviderKind::Ark | ProviderKind::Openai => 4,
+        ProviderKind::Openrouter
+        | ProviderKind::Ark
+        | ProviderKind::Openai
+        | ProviderKind::Wavespeed
+        | ProviderKind::Atlascloud => 4,
         ProviderKind::Sim | ProviderKind::Folder => 4,
     }
 }
@@ -334,6 +348,10 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
         }
         ProviderKind::Ark => AnyProvider::Ark(ark::Ark::new(client()?)),
         ProviderKind::Openai => AnyProvider::Openai(openai::OpenAi::new(client()?)),
+        // Catalogued and checked, but not yet reachable from this build.
+        ProviderKind::Wavespeed | ProviderKind::Atlascloud => {
+            return Err(BuildError::Unsupported(model.provider.name()));
+        }
     })
 }
 

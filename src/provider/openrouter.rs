@@ -54,15 +54,24 @@ impl OpenRouter {
             json!({
                 "model": req.model.endpoint,
                 "messages": [{ "role": "user", "content": content }],
-                "modalities": ["image", "text"],
+                // Image-only models answer 404 to ["image","text"]; params may override.
+                "modalities": crate::catalog::lookup(req.model.provider, &req.model.endpoint)
+                    .and_then(|e| e.modalities)
+                    .unwrap_or(&["image", "text"]),
             })
         } else {
             let mut b = json!({
                 "model": req.model.endpoint,
                 "prompt": req.case.prompt,
-                "size": size,
                 "n": 1,
             });
+            // A pixel size next to the user's own aspect_ratio or resolution is a 400.
+            if !["aspect_ratio", "resolution"]
+                .iter()
+                .any(|k| req.case.params.contains_key(*k))
+            {
+                b["size"] = json!(size);
+            }
             if !refs.is_empty() {
                 b["input_references"] = Value::Array(refs);
             }

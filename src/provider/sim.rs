@@ -75,7 +75,7 @@ impl Sim {
         if let Some(b) = &self.forced_build {
             return b.clone();
         }
-        let canary = crate::suite::sha256_prefix(prompt.as_bytes()) & 1 == 0;
+        let canary = crate::digest::sha256_prefix(prompt.as_bytes()) & 1 == 0;
         if pinned == "1" && self.now_unix >= ROLLOUT_UNIX && canary {
             "2".into()
         } else {
@@ -267,7 +267,7 @@ fn palette(prompt: &str) -> [[f32; 3]; 4] {
         .filter_map(|w| WORDS.iter().find(|(k, _)| *k == w).map(|(_, c)| *c))
         .take(4)
         .collect();
-    let mut h = crate::suite::sha256_prefix(lower.as_bytes());
+    let mut h = crate::digest::sha256_prefix(lower.as_bytes());
     while picked.len() < 4 {
         h = splitmix(h);
         let hue = (h % 360) as f32;

@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::atomic::{clean_temp_files, write_atomic};
 use super::manifest::{ImageEntry, Manifest};
-use crate::suite::sha256_hex;
+use crate::digest::sha256_hex;
 
 /// A failure of the store, naming the file involved.
 #[derive(Debug, thiserror::Error)]
@@ -171,8 +171,10 @@ impl BaselineStore {
     pub fn read_image(&self, suite: &str, entry: &ImageEntry) -> Result<Vec<u8>, StoreError> {
         // The manifest is input like any other: a name climbing out of the store or a
         // device file would otherwise be read, possibly without end.
-        let mut parts = Path::new(&entry.file).components();
-        let well_formed = matches!(
+        let name = Path::new(&entry.file);
+        let mut parts = name.components();
+        let well_formed = crate::paths::is_lexically_inside(name)
+            && matches!(
             (parts.next(), parts.next(), parts.next()),
             (Some(Component::Normal(c)), Some(Component::Normal(f)), None)
                 if !c.to_string_lossy().starts_with('.') && !f.to_string_lossy().starts_with('.')

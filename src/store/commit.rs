@@ -16,7 +16,7 @@ use super::atomic::write_atomic;
 use super::lock::holder;
 use super::manifest::{ImageEntry, Manifest};
 use super::{BaselineStore, StoreError};
-use crate::suite::sha256_hex;
+use crate::digest::sha256_hex;
 
 /// Staging folder inside a suite's baseline folder; case ids cannot start with a dot.
 const STAGING: &str = ".staging";

@@ -9,41 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-/// The platform a suite's model is reached through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// fal.ai queue or synchronous endpoints.
-    Fal,
-    /// OpenRouter chat completions with image output.
-    Openrouter,
-    /// Replicate predictions pinned by version id.
-    Replicate,
-    /// BytePlus ModelArk image generations.
-    Ark,
-    /// OpenAI image generations and edits.
-    Openai,
-    /// The embedded offline renderer.
-    Sim,
-    /// Images produced elsewhere, read from a folder.
-    Folder,
-}
-
-impl ProviderKind {
-    /// The name used in suites and on the command line.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Fal => "fal",
-            Self::Openrouter => "openrouter",
-            Self::Replicate => "replicate",
-            Self::Ark => "ark",
-            Self::Openai => "openai",
-            Self::Sim => "sim",
-            Self::Folder => "folder",
-        }
-    }
-}
+pub use crate::catalog::ProviderKind;
 
 /// Image size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -122,43 +88,52 @@ pub type Params = BTreeMap<String, serde_json::Value>;
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     /// The platform.
-    pub provider: ProviderKind,
+    #[schemars(with = "ProviderKind")]
+    pub provider: Spanned<ProviderKind>,
     /// The platform's endpoint or model id, e.g. `fal-ai/bytedance/seedream/v4.5/edit`.
-    pub endpoint: String,
+    #[schemars(with = "String")]
+    pub endpoint: Spanned<String>,
     /// The pinned version (Replicate: the 64-hex version id sent in the request).
     #[serde(default)]
     pub version: Option<String>,
     /// Replaces scheme and host of the provider's API (proxies, regions, emulators).
     #[serde(default)]
-    pub base_url: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub base_url: Option<Spanned<String>>,
     /// The environment variable holding the API key, when not the provider's usual one.
     #[serde(default)]
-    pub api_key_env: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub api_key_env: Option<Spanned<String>>,
     /// Whether the seed is sent to the provider. Default: true where the provider documents one.
     #[serde(default)]
     pub send_seed: Option<bool>,
-    /// Price of one image in US dollars, for the `--dry-run` cost estimate.
+    /// Price of one image in US dollars, for the `--dry-run` cost estimate. Default: the
+    /// endpoint catalogue's list price, where it states one.
     #[serde(default)]
     pub price_per_image: Option<f64>,
     /// For `folder`: the directory holding `<case>/<n>.<png|jpg|webp>`, relative to the suite.
     #[serde(default)]
-    pub path: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Spanned<String>>,
     /// How the platform is called. fal: `queue` (default) or `sync` (`fal.run`, no
     /// platform retries); OpenRouter: `images` (default, `/api/v1/images`) or `chat`
     /// (`/api/v1/chat/completions` with image output). Other providers take none.
     #[serde(default)]
-    pub mode: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub mode: Option<Spanned<String>>,
     /// OpenRouter only: which upstream providers may serve the request, in order.
     /// Default: none (OpenRouter load-balances, which can change the build silently).
     #[serde(default)]
-    pub route: Option<Route>,
+    #[schemars(with = "Option<Route>")]
+    pub route: Option<Spanned<Route>>,
     /// Queue and prediction polling interval in milliseconds (fal queue, Replicate).
     /// Default: 500.
     #[serde(default)]
     pub poll_interval_ms: Option<u64>,
     /// Most requests per minute sent to the platform, retries included. Default: no limit.
     #[serde(default)]
-    pub rpm: Option<u32>,
+    #[schemars(with = "Option<u32>")]
+    pub rpm: Option<Spanned<u32>>,
 }
 
 /// OpenRouter provider routing, sent as the request's `provider` object.
@@ -178,9 +153,12 @@ pub struct Route {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
-    /// Output size. Default: 512x512.
+    /// Output size. Default: the endpoint catalogue's default for the model (Seedream
+    /// 4.5 and 5.0 Lite 2048x2048, gpt-image-1 1024x1024; see `docs/providers.md`),
+    /// else 512x512 (the `sim` provider, and endpoints the catalogue does not know).
     #[serde(default)]
-    pub size: Option<Size>,
+    #[schemars(with = "Option<Size>")]
+    pub size: Option<Spanned<Size>>,
     /// Seed. Default: none (the provider picks).
     #[serde(default)]
     pub seed: Option<u64>,
@@ -189,7 +167,8 @@ pub struct RawDefaults {
     pub samples: Option<u32>,
     /// Provider parameters; a case's params are merged over these key by key.
     #[serde(default)]
-    pub params: Option<Params>,
+    #[schemars(with = "Option<Params>")]
+    pub params: Option<Spanned<Params>>,
 }
 
 /// One case as written.
@@ -210,7 +189,8 @@ pub struct RawCase {
     pub tags: Vec<String>,
     /// Overrides `defaults.size`.
     #[serde(default)]
-    pub size: Option<Size>,
+    #[schemars(with = "Option<Size>")]
+    pub size: Option<Spanned<Size>>,
     /// Overrides `defaults.seed`.
     #[serde(default)]
     pub seed: Option<u64>,
@@ -219,7 +199,8 @@ pub struct RawCase {
     pub samples: Option<u32>,
     /// Merged over `defaults.params`.
     #[serde(default)]
-    pub params: Option<Params>,
+    #[schemars(with = "Option<Params>")]
+    pub params: Option<Spanned<Params>>,
     /// Overrides the suite's thresholds.
     #[serde(default)]
     pub thresholds: Option<Thresholds>,
@@ -233,7 +214,8 @@ pub struct RawSuite {
     #[schemars(with = "String")]
     pub suite: Spanned<String>,
     /// The pinned model.
-    pub model: RawModel,
+    #[schemars(with = "RawModel")]
+    pub model: Spanned<RawModel>,
     /// Values every case inherits.
     #[serde(default)]
     pub defaults: RawDefaults,

@@ -79,3 +79,172 @@ fn stale_baseline_says_re_record() {
         &SMALL.replace("seed: 3", "seed: 4")
     ));
 }
+
+/// A suite for `endpoint` with three cases, each breaking one of the catalogue's limits:
+/// a size the endpoint refuses, a param that bills images driftgate throws away, and
+/// references over the platform's limit (`refs` written as `refs/big-N.png` of `bytes`).
+fn over_the_limits(
+    env: &Env,
+    provider: &str,
+    endpoint: &str,
+    refs: usize,
+    bytes: usize,
+    param: &str,
+) -> String {
+    for i in 0..refs {
+        std::fs::write(
+            env.path().join(format!("suites/refs/big-{i}.png")),
+            vec![0u8; bytes],
+        )
+        .unwrap();
+    }
+    let list: Vec<String> = (0..refs).map(|i| format!("refs/big-{i}.png")).collect();
+    let text = format!(
+        "suite: limits\nmodel: {{ provider: {provider}, endpoint: {endpoint}, version: \"1\" }}\ncases:\n  - id: size\n    prompt: p\n    size: {{ width: 512, height: 512 }}\n  - id: param\n    prompt: p\n    params: {{ {param} }}\n  - id: refs\n    prompt: p\n    references: [{}]\n",
+        list.join(", ")
+    );
+    check(env, "suites/limits.yaml", &text)
+}
+
+#[test]
+fn fal_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "fal",
+        "fal-ai/bytedance/seedream/v4.5/edit",
+        11,
+        8,
+        "num_images: 4"
+    ));
+}
+
+#[test]
+fn openrouter_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "openrouter",
+        "bytedance-seed/seedream-4.5",
+        11,
+        8,
+        "n: 2"
+    ));
+}
+
+#[test]
+fn replicate_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "replicate",
+        "bytedance/seedream-4.5",
+        1,
+        256 * 1024 + 1,
+        "max_images: 3"
+    ));
+}
+
+#[test]
+fn ark_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "ark",
+        "seedream-4-5-251128",
+        1,
+        10 * 1024 * 1024 + 1,
+        "sequential_image_generation: auto"
+    ));
+}
+
+#[test]
+fn openai_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "openai",
+        "gpt-image-1",
+        17,
+        8,
+        "n: 4"
+    ));
+}
+
+#[test]
+fn wavespeed_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "wavespeed",
+        "bytedance/seedream-v4.5/edit",
+        11,
+        8,
+        "num_images: 2"
+    ));
+}
+
+#[test]
+fn atlascloud_limits_are_checked_before_any_request() {
+    let env = Env::new();
+    insta::assert_snapshot!(over_the_limits(
+        &env,
+        "atlascloud",
+        "bytedance/seedream-v4.5/edit",
+        11,
+        8,
+        "max_images: 15"
+    ));
+}
+
+#[test]
+fn seedream_45_refuses_512_with_the_accepted_range() {
+    let env = Env::new();
+    let err = check(
+        &env,
+        "suites/s.yaml",
+        "suite: s\nmodel: { provider: fal, endpoint: fal-ai/bytedance/seedream/v4.5/text-to-image }\ndefaults: { size: { width: 512, height: 512 } }\ncases:\n  - id: a\n    prompt: p\n",
+    );
+    assert!(
+        err.contains("suites/s.yaml:3:19: case `a`: size 512x512 is refused"),
+        "{err}"
+    );
+    assert!(
+        err.contains("accepted: sides 1920..4096 or 3,686,400..16,777,216 px, nearest 1920x1920"),
+        "{err}"
+    );
+    // The same suite is refused by `record --dry-run` before anything is sent.
+    let out = env.run("1", &["record", "--dry-run", "suites/s.yaml"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("size 512x512 is refused"));
+}
+
+#[test]
+fn model_fields_are_located() {
+    let env = Env::new();
+    insta::assert_snapshot!(check(
+        &env,
+        "suites/bad.yaml",
+        &SMALL.replace(
+            "model: { provider: sim, endpoint: sim/test, version: \"1\" }",
+            "model:\n  provider: sim\n  endpoint: sim/test\n  base_url: ftp://example.com\n  mode: chat\n  rpm: 0\n  api_key_env: \"NOT A VAR\""
+        )
+    ));
+}
+
+#[test]
+fn check_warns_of_unhonoured_seeds_and_unknown_endpoints() {
+    let env = Env::new();
+    env.write(
+        "suites/w.yaml",
+        "suite: w\nmodel: { provider: replicate, endpoint: bytedance/seedream-4.5, version: \"1\" }\ndefaults: { seed: 3 }\ncases:\n  - id: a\n    prompt: p\n",
+    );
+    env.write(
+        "suites/u.yaml",
+        "suite: u\nmodel: { provider: fal, endpoint: fal-ai/flux/dev }\ncases:\n  - id: a\n    prompt: p\n",
+    );
+    let out = env.run("1", &["check", "suites/w.yaml", "suites/u.yaml"]);
+    let err = redact(&env, &stderr(&out));
+    let warnings: Vec<&str> = err.lines().filter(|l| !l.contains("is not set")).collect();
+    insta::assert_snapshot!(warnings.join("\n"));
+}

@@ -40,6 +40,7 @@ pub fn model(provider: ProviderKind, endpoint: &str, base_url: &str) -> ModelPin
         base_url: Some(base_url.to_string()),
         api_key_env: None,
         send_seed: provider != ProviderKind::Openai,
+        seed_honoured: true,
         price_per_image: None,
         path: None,
         mode: None,
@@ -112,6 +113,7 @@ pub async fn execute_one(
 ) -> (Result<Generation, ProviderError>, u64) {
     let p = provider(model);
     let suite = Suite {
+        warnings: Vec::new(),
         id: "wire".into(),
         file: PathBuf::from("wire.yaml"),
         model: model.clone(),

@@ -133,3 +133,41 @@ async fn faults() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn image_only_models_ask_for_images_only_and_size_yields_to_aspect_ratio() {
+    let server = MockServer::start().await;
+    let chat = json!({
+        "id": "gen-1",
+        "choices": [{"message": {"role": "assistant", "content": "",
+            "images": [{"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", b64(&common::png(3)))}}]}}]
+    });
+    Mock::given(method("POST"))
+        .and(path("/api/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chat))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/images"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"b64_json": b64(&common::png(3))}]
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = common::model(ProviderKind::Openrouter, EP, &server.uri());
+    m.mode = Some("chat".into());
+    common::generate(&m, &common::case(dir.path(), 0))
+        .await
+        .expect("chat generated");
+    let body = json_body(&received(&server, "POST", "/api/v1/chat/completions").await[0]);
+    assert_eq!(body["modalities"], json!(["image"]));
+
+    m.mode = None;
+    let mut case = common::case(dir.path(), 0);
+    case.params.insert("aspect_ratio".into(), json!("16:9"));
+    common::generate(&m, &case).await.expect("images generated");
+    let body = json_body(&received(&server, "POST", "/api/v1/images").await[0]);
+    assert_eq!(body["aspect_ratio"], "16:9");
+    assert!(body.get("size").is_none(), "{body}");
+}
