@@ -7,6 +7,7 @@ mod html;
 mod junit;
 mod markdown;
 mod model;
+mod spend;
 mod spill;
 mod text;
 mod thumbs;
@@ -25,6 +26,7 @@ pub use model::{
     CaseReport, CaseVerdict, FingerprintChange, MetricFloor, RunReport, RunStats, RunVerdict,
     SCHEMA_VERSION, SampleReport, SuiteReport,
 };
+pub use spend::Spend;
 pub use spill::{Samples, Spill};
 pub use text::{MetricRow, human_summary, metric_rows, metric_table};
 pub use thumbs::{THUMB_MAX, thumb_path, write_thumbnails};
