@@ -250,6 +250,12 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         requests: stats.requests.load(Ordering::SeqCst),
         retries: stats.retries.load(Ordering::SeqCst),
         duration_s: started.elapsed().as_secs_f64(),
+        spend: Some(crate::report::Spend::tally(&report.cases, |id| {
+            suites
+                .iter()
+                .find(|s| s.id == id)
+                .and_then(|s| s.model.price_per_image)
+        })),
     };
     report.decide(args.fdr);
     report.finish();

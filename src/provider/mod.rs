@@ -58,6 +58,25 @@ pub struct Metadata {
     /// Response headers that identify a build (names lowercase).
     #[serde(default, skip_serializing_if = "Headers::is_empty")]
     pub headers: Headers,
+    /// The route answered without naming the build that served it (Replicate's official
+    /// models report `version: "hidden"`): a model string alone is no version evidence,
+    /// and an unchanged one proves nothing. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_version_evidence: bool,
+    /// The suite pins a seed but the endpoint declares none, so none was sent and
+    /// repeated samples are independent draws. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seed_not_honoured: bool,
+    /// What the platform says this request cost, in US dollars (OpenRouter `usage.cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// fal's billable units for the request (`x-fal-billable-units`; the header is seen
+    /// in fal's own toolkit and third-party clients, not in its API reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billable_units: Option<f64>,
+    /// Seconds of model time the platform bills (Replicate `metrics.predict_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict_time_s: Option<f64>,
 }
 
 impl Metadata {

@@ -151,6 +151,9 @@ impl Provider for OpenRouter {
                 seed: seed_to_send(&req),
                 duration_ms: elapsed_ms(start),
                 headers: identity,
+                // Both `/images` and chat answers carry `usage.cost` (USD) per the spec.
+                cost_usd: v.pointer("/usage/cost").and_then(Value::as_f64),
+                ..Metadata::default()
             },
         })
     }

@@ -54,6 +54,19 @@ fn row(s: &mut String, c: &CaseReport) {
     );
 }
 
+/// Whether any candidate of the suite came from a route with no version evidence, and
+/// whether any had its seed left out because the endpoint declares none.
+fn provenance(report: &RunReport, suite: &str) -> (bool, bool) {
+    let mut found = (false, false);
+    for c in report.cases.iter().filter(|c| c.suite == suite) {
+        for m in c.samples.get().iter().filter_map(|x| x.provider.as_ref()) {
+            found.0 |= m.no_version_evidence;
+            found.1 |= m.seed_not_honoured;
+        }
+    }
+    found
+}
+
 const HEAD: &str =
     "| verdict | case | key metric | limit · noise floor | reason |\n|---|---|---|---|---|\n";
 
@@ -77,7 +90,25 @@ pub fn render_markdown(report: &RunReport) -> String {
         report.stats.duration_s,
         cell(&report.run_id),
     );
+    if let Some(spend) = &report.stats.spend {
+        let _ = writeln!(s, "Spend: {}\n", cell(&spend.line()));
+    }
     for suite in &report.suites {
+        let (hidden, unseeded) = provenance(report, &suite.suite);
+        if hidden {
+            let _ = writeln!(
+                s,
+                "ℹ️ **{}**: no version evidence from this route (the platform reports the version as hidden), so an unchanged fingerprint does not prove an unchanged build\n",
+                cell(&suite.suite)
+            );
+        }
+        if unseeded {
+            let _ = writeln!(
+                s,
+                "ℹ️ **{}**: seed not honoured by this endpoint; samples are independent draws\n",
+                cell(&suite.suite)
+            );
+        }
         for f in &suite.fingerprint_changes {
             let _ = writeln!(
                 s,
@@ -112,4 +143,31 @@ pub fn render_markdown(report: &RunReport) -> String {
         s.push_str("\n</details>\n");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Spend;
+
+    #[test]
+    fn shows_the_spend_and_what_the_fingerprint_cannot_prove() {
+        let mut r = crate::report::spend::tests::night();
+        let plain = render_markdown(&r);
+        assert!(!plain.contains("Spend:"), "{plain}");
+        r.stats.spend = Some(Spend::tally(&r.cases, |_| Some(0.03)));
+        let md = render_markdown(&r);
+        assert!(
+            md.contains("Spend: est. $0.09 · reported $0.0400 + 1 fal billable units + 3.2 s Replicate predict time (3 of 3 images)\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("ℹ️ **rep**: no version evidence from this route"),
+            "{md}"
+        );
+        assert!(
+            md.contains("ℹ️ **rep**: seed not honoured by this endpoint"),
+            "{md}"
+        );
+    }
 }

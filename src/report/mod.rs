@@ -8,6 +8,7 @@ mod junit;
 mod markdown;
 mod model;
 mod sample;
+mod spend;
 mod spill;
 mod text;
 mod thumbs;
@@ -26,6 +27,7 @@ pub use model::{
     CaseReport, CaseVerdict, FingerprintChange, RunReport, RunStats, RunVerdict, SCHEMA_VERSION,
     SampleReport, SuiteReport,
 };
+pub use spend::Spend;
 pub use spill::{Samples, Spill};
 pub use text::{MetricRow, human_summary, metric_rows, metric_table};
 pub use thumbs::{THUMB_MAX, thumb_path, write_thumbnails};

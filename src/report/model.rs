@@ -10,7 +10,7 @@
 //!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`;
 //!   `fingerprint` (the request fingerprint the run was made for, compared by `accept`),
 //!   `references` (as written in the suite), `floors[]` (the noise floor per metric).
-//! - `stats`: `requests`, `retries`, `duration_s`.
+//! - `stats`: `requests`, `retries`, `duration_s`, `spend` (see `Spend`).
 
 use serde::{Deserialize, Serialize};
 
@@ -204,6 +204,9 @@ pub struct RunStats {
     pub retries: u64,
     /// Wall time in seconds.
     pub duration_s: f64,
+    /// Estimated and platform-reported cost. Default: none (older runs, `compare`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend: Option<super::spend::Spend>,
 }
 
 /// The whole run: `run.json`.

@@ -182,9 +182,11 @@ pub struct Wire {
 
 async fn setup(
     w: &Wire,
+    also: Option<&(&str, Value)>,
     responder: impl Respond + 'static,
 ) -> (MockServer, ModelPin, Case, tempfile::TempDir) {
     let server = MockServer::start().await;
+    mount_also(&server, also).await;
     Mock::given(method(w.method))
         .and(path(w.path))
         .respond_with(responder)
@@ -197,9 +199,27 @@ async fn setup(
     (server, m, c, dir)
 }
 
+/// Answers `GET path` with `body`: a lookup the platform needs before the generating
+/// call (Replicate's version schema).
+async fn mount_also(server: &MockServer, also: Option<&(&str, Value)>) {
+    if let Some((p, body)) = also {
+        Mock::given(method("GET"))
+            .and(path(*p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(server)
+            .await;
+    }
+}
+
 /// 429 with Retry-After, 5xx then success, a hang past the timeout, malformed JSON,
 /// the platform's validation error and its content filter.
 pub async fn faults(w: &Wire) {
+    faults_with(w, None).await;
+}
+
+/// [`faults`], with `also` (a GET path and its JSON answer) served on every emulator.
+pub async fn faults_with(w: &Wire, also: Option<(&str, Value)>) {
+    let also = also.as_ref();
     // 429 with Retry-After: 0 then success: retried once, honouring the header.
     let server = MockServer::start().await;
     let ok = (w.ok)(&server.uri());
@@ -214,6 +234,7 @@ pub async fn faults(w: &Wire) {
         .mount(&server)
         .await;
     mount_images(&server).await;
+    mount_also(&server, also).await;
     let mut m = model(w.kind, w.endpoint, &server.uri());
     (w.tweak)(&mut m);
     let dir = tempfile::tempdir().unwrap();
@@ -234,6 +255,7 @@ pub async fn faults(w: &Wire) {
         .mount(&server)
         .await;
     mount_images(&server).await;
+    mount_also(&server, also).await;
     let mut m = model(w.kind, w.endpoint, &server.uri());
     (w.tweak)(&mut m);
     let (r, retries) = execute_one(&m, &c).await;
@@ -243,6 +265,7 @@ pub async fn faults(w: &Wire) {
     // A server that never answers in time: transient, after the client timeout.
     let (_s, m, c, _d) = setup(
         w,
+        also,
         ResponseTemplate::new(200).set_delay(Duration::from_secs(10)),
     )
     .await;
@@ -255,6 +278,7 @@ pub async fn faults(w: &Wire) {
     // Malformed JSON in a 200.
     let (_s, m, c, _d) = setup(
         w,
+        also,
         ResponseTemplate::new(200).set_body_string("{\"data\": ["),
     )
     .await;
@@ -264,7 +288,7 @@ pub async fn faults(w: &Wire) {
 
     // Validation error: rejected, not retried, the platform's message surfaced.
     let (status, body, phrase) = w.invalid;
-    let (_s, m, c, _d) = setup(w, ResponseTemplate::new(status).set_body_string(body)).await;
+    let (_s, m, c, _d) = setup(w, also, ResponseTemplate::new(status).set_body_string(body)).await;
     let (r, retries) = execute_one(&m, &c).await;
     let e = r.expect_err("invalid");
     assert_eq!(e.kind, ErrorKind::Rejected, "{:?}: {e}", w.kind);
@@ -274,13 +298,14 @@ pub async fn faults(w: &Wire) {
 
     // Content filter.
     let (status, body) = w.filtered;
-    let (_s, m, c, _d) = setup(w, ResponseTemplate::new(status).set_body_string(body)).await;
+    let (_s, m, c, _d) = setup(w, also, ResponseTemplate::new(status).set_body_string(body)).await;
     let e = generate(&m, &c).await.expect_err("filtered");
     assert_eq!(e.kind, ErrorKind::ContentFiltered, "{:?}: {e}", w.kind);
 
     // Bad key: fatal, naming the variable, never the key.
     let (_s, m, c, _d) = setup(
         w,
+        also,
         ResponseTemplate::new(401).set_body_string(format!(r#"{{"error":"invalid key {KEY}"}}"#)),
     )
     .await;

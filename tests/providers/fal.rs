@@ -51,11 +51,13 @@ async fn queue(server: &MockServer, result: ResponseTemplate) {
 }
 
 fn result_ok(uri: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "images": [{"url": format!("{uri}/files/out.png"), "content_type": "image/png",
-                    "file_name": "out.png", "file_size": 1000, "width": 1024, "height": 1024}],
-        "seed": 42
-    }))
+    ResponseTemplate::new(200)
+        .insert_header("x-fal-billable-units", "1")
+        .set_body_json(json!({
+            "images": [{"url": format!("{uri}/files/out.png"), "content_type": "image/png",
+                        "file_name": "out.png", "file_size": 1000, "width": 1024, "height": 1024}],
+            "seed": 42
+        }))
 }
 
 #[tokio::test]
@@ -69,6 +71,7 @@ async fn queue_flow_follows_returned_urls() {
     assert_eq!(g.bytes, common::png(200));
     assert_eq!(g.metadata.request_id.as_deref(), Some("req-123"));
     assert_eq!(g.metadata.seed, Some(42));
+    assert_eq!(g.metadata.billable_units, Some(1.0));
     assert_eq!(
         g.metadata.headers.get("fal.size").map(String::as_str),
         Some("1024x1024")

@@ -38,6 +38,7 @@ async fn images_api_request_and_answer() {
         .await
         .expect("generated");
     assert_eq!(g.bytes, common::png(90));
+    assert_eq!(g.metadata.cost_usd, Some(0.04));
     assert_eq!(
         g.metadata
             .headers
