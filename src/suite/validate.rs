@@ -556,4 +556,62 @@ mod tests {
         c.prompt.push('!');
         assert_ne!(before, c.fingerprint(&s.model));
     }
+
+    #[test]
+    fn default_size_comes_from_the_catalogue() {
+        let t = tempfile::tempdir().unwrap();
+        let suite = |provider: &str, endpoint: &str| {
+            let f = write(
+                t.path(),
+                "s.yaml",
+                &format!("suite: s\nmodel: {{ provider: {provider}, endpoint: {endpoint} }}\ncases:\n  - id: a\n    prompt: p\n"),
+            );
+            load(&[f]).unwrap().remove(0)
+        };
+        let size = |s: &Suite| (s.cases[0].size.width, s.cases[0].size.height);
+        let fal = suite("fal", "fal-ai/bytedance/seedream/v4.5/text-to-image");
+        assert_eq!(size(&fal), (2048, 2048));
+        assert_eq!(fal.model.price_per_image, Some(0.04));
+        assert_eq!(size(&suite("openai", "gpt-image-1")), (1024, 1024));
+        assert_eq!(size(&suite("sim", "sim/v1")), (512, 512));
+        let unknown = suite("fal", "fal-ai/flux/dev");
+        assert_eq!(size(&unknown), (512, 512));
+        assert!(unknown.warnings[0].message.contains("limits unchecked"));
+        assert!(suite("sim", "sim/v1").warnings.is_empty());
+    }
+
+    #[test]
+    fn a_seed_the_endpoint_drops_is_recorded_and_warned() {
+        let t = tempfile::tempdir().unwrap();
+        let f = write(
+            t.path(),
+            "s.yaml",
+            "suite: s\nmodel: { provider: ark, endpoint: seedream-4-5-251128 }\ndefaults: { seed: 1 }\ncases:\n  - id: a\n    prompt: p\n",
+        );
+        let s = load(&[f]).unwrap().remove(0);
+        assert!(!s.model.seed_honoured);
+        assert_eq!(s.warnings.len(), 1);
+        assert_eq!((s.warnings[0].line, s.warnings[0].column), (2, 35));
+        assert!(s.warnings[0].message.starts_with("seed not honoured by this endpoint"));
+        let json = serde_json::to_value(&s.model).unwrap();
+        assert_eq!(json["seed_honoured"], false);
+        let sim = write(t.path(), "s.yaml", GOOD);
+        let sim = load(&[sim]).unwrap().remove(0);
+        assert!(sim.model.seed_honoured);
+        assert!(serde_json::to_value(&sim.model).unwrap().get("seed_honoured").is_none());
+    }
+
+    #[test]
+    fn billed_extra_params_in_defaults_are_reported_once() {
+        let t = tempfile::tempdir().unwrap();
+        let f = write(
+            t.path(),
+            "s.yaml",
+            "suite: s\nmodel: { provider: openai, endpoint: gpt-image-1 }\ndefaults: { params: { n: 3 } }\ncases:\n  - id: a\n    prompt: p\n  - id: b\n    prompt: q\n",
+        );
+        let err = load(&[f]).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(err.0[0].line, 3);
+        assert!(err.0[0].hint.as_deref().unwrap().contains("samples:"));
+    }
 }
