@@ -12,9 +12,7 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
     let store = BaselineStore::new(&args.baselines);
     let mut problems = Vec::new();
     for suite in &suites {
-        if let Some(var) = crate::provider::key_env(&suite.model)
-            && std::env::var_os(&var).is_none_or(|v| v.is_empty())
-        {
+        if let Some(var) = crate::provider::missing_key(&suite.model) {
             out.note(format!(
                 "note: {}: {var} is not set; `run` and `record` will need it",
                 suite.id

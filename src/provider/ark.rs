@@ -95,6 +95,7 @@ impl Provider for Ark {
                 seed: seed_to_send(&req),
                 duration_ms: elapsed_ms(start),
                 headers: identity,
+                per_call: super::Headers::default(),
             },
         })
     }

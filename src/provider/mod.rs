@@ -11,9 +11,11 @@ mod headers;
 mod http;
 mod openai;
 mod openrouter;
+mod poll;
 mod replicate;
 mod secret;
 mod sim;
+mod text;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -58,21 +60,31 @@ pub struct Metadata {
     /// Response headers that identify a build (names lowercase).
     #[serde(default, skip_serializing_if = "Headers::is_empty")]
     pub headers: Headers,
+    /// What the platform reported about this one call that changes from call to call
+    /// (its own timings, its safety checker's verdict): kept as evidence, left out of
+    /// [`Metadata::build_identity`]. Default: empty.
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub per_call: Headers,
 }
 
 impl Metadata {
-    /// Replaces every occurrence of `key` in the reported strings by `****`.
-    pub fn scrub(&mut self, key: &ApiKey) {
+    /// Makes the reported strings safe to store and print: every occurrence of `key`
+    /// becomes `****`, and control characters and line breaks are removed (the
+    /// platform wrote these strings; see `text::one_line`).
+    pub fn scrub(&mut self, key: Option<&ApiKey>) {
+        let clean = |s: &str| text::one_line(&key.map_or_else(|| s.to_string(), |k| k.scrub(s)));
         for s in [&mut self.request_id, &mut self.model]
             .into_iter()
             .flatten()
         {
-            *s = key.scrub(s);
+            *s = clean(s);
         }
-        self.headers = std::mem::take(&mut self.headers)
-            .into_iter()
-            .map(|(k, v)| (key.scrub(&k), key.scrub(&v)))
-            .collect();
+        for h in [&mut self.headers, &mut self.per_call] {
+            *h = std::mem::take(h)
+                .into_iter()
+                .map(|(k, v)| (clean(&k), clean(&v)))
+                .collect();
+        }
     }
 
     /// The fields that identify the build serving the endpoint, for change detection.
@@ -145,6 +157,17 @@ impl ProviderError {
             status: None,
             retry_after: None,
         }
+    }
+}
+
+impl ProviderError {
+    /// Makes the message safe to store and print: the key becomes `****`, and control
+    /// characters and line breaks go, since most of the text is the platform's own.
+    #[must_use]
+    pub fn scrubbed(mut self, key: Option<&ApiKey>) -> Self {
+        let m = key.map_or_else(|| self.message.clone(), |k| k.scrub(&self.message));
+        self.message = text::one_line(&m);
+        self
     }
 }
 
@@ -276,11 +299,37 @@ pub fn key_env(model: &ModelPin) -> Option<String> {
     )
 }
 
+/// Whether the key variable `var` holds a key (set, and not blank), for
+/// `driftgate providers`, which lists variables rather than suites.
+#[must_use]
+pub fn key_is_set(var: &str) -> bool {
+    ApiKey::from_env(var).is_some()
+}
+
+/// The key a suite's provider authenticates with; `None` when it needs none. The one
+/// place a missing key is detected: [`missing_key`] (`check`, the dry-run plan, `run`)
+/// and [`build_with`] both ask it.
+fn read_key(model: &ModelPin) -> Result<Option<ApiKey>, BuildError> {
+    let Some(var) = key_env(model) else {
+        return Ok(None);
+    };
+    match ApiKey::from_env(&var) {
+        Some(k) => Ok(Some(k)),
+        None => Err(BuildError::MissingKey {
+            provider: model.provider.name(),
+            var,
+        }),
+    }
+}
+
 /// The variable named when a provider needs a key that is not set; `None` when the key
 /// is present or none is needed. Reads only the environment, never the network.
 #[must_use]
 pub fn missing_key(model: &ModelPin) -> Option<String> {
-    key_env(model).filter(|v| ApiKey::from_env(v).is_none())
+    match read_key(model) {
+        Err(BuildError::MissingKey { var, .. }) => Some(var),
+        _ => None,
+    }
 }
 
 /// Requests in flight when `--concurrency` is not given: what each platform's default
@@ -312,10 +361,7 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
         let var = key_env(model).unwrap_or_default();
         let key = match &opts.api_key {
             Some(k) => k.clone(),
-            None => ApiKey::from_env(&var).ok_or_else(|| BuildError::MissingKey {
-                provider: model.provider.name(),
-                var: var.clone(),
-            })?,
+            None => read_key(model)?.unwrap_or_else(|| ApiKey::new("")),
         };
         http::Http::new(model, key, &var, opts.http)
     };
@@ -336,22 +382,25 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
 
 impl Provider for AnyProvider {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
-        // What a platform reports (request ids, model strings, headers) is stored in
-        // manifests and reports; a proxy that reflects the credential must not put it there.
-        let scrubbed = |r: Result<Generation, ProviderError>, key: &ApiKey| {
-            r.map(|mut g| {
+        // The boundary for everything a platform wrote: request ids, model strings,
+        // headers and error messages are stored in manifests and reports and printed on
+        // terminals and CI logs. A proxy that reflects the credential must not put it
+        // there, and an answer must not smuggle in escape sequences or extra lines.
+        let scrubbed = |r: Result<Generation, ProviderError>, key: Option<&ApiKey>| match r {
+            Ok(mut g) => {
                 g.metadata.scrub(key);
-                g
-            })
+                Ok(g)
+            }
+            Err(e) => Err(e.scrubbed(key)),
         };
         match self {
-            Self::Sim(p) => p.generate(req).await,
-            Self::Folder(p) => p.generate(req).await,
-            Self::Fal(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Openrouter(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Replicate(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Ark(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Openai(p) => scrubbed(p.generate(req).await, p.key()),
+            Self::Sim(p) => scrubbed(p.generate(req).await, None),
+            Self::Folder(p) => scrubbed(p.generate(req).await, None),
+            Self::Fal(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Openrouter(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Replicate(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Ark(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Openai(p) => scrubbed(p.generate(req).await, Some(p.key())),
         }
     }
 }
@@ -393,7 +442,7 @@ mod tests {
             headers: [("x-echo".to_string(), "Bearer sk-secret-value".to_string())].into(),
             ..Metadata::default()
         };
-        m.scrub(&key);
+        m.scrub(Some(&key));
         assert_eq!(m.request_id.as_deref(), Some("req-****"));
         assert_eq!(m.model.as_deref(), Some("m ****"));
         assert_eq!(m.headers["x-echo"], "Bearer ****");

@@ -102,6 +102,7 @@ impl Provider for OpenAi {
                 seed: None,
                 duration_ms: elapsed_ms(start),
                 headers: identity,
+                per_call: super::Headers::default(),
             },
         })
     }

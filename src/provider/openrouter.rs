@@ -142,6 +142,7 @@ impl Provider for OpenRouter {
                 seed: seed_to_send(&req),
                 duration_ms: elapsed_ms(start),
                 headers: identity,
+                per_call: super::Headers::default(),
             },
         })
     }

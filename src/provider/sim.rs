@@ -149,6 +149,7 @@ impl Provider for Sim {
                 seed: Some(seed),
                 duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
                 headers,
+                per_call: super::Headers::default(),
             },
         })
     }
