@@ -5,6 +5,7 @@
 //! retry. `build` is the single place that picks the implementation.
 
 mod ark;
+mod atlascloud;
 mod fal;
 mod folder;
 mod headers;
@@ -12,10 +13,12 @@ mod http;
 mod openai;
 mod openrouter;
 mod poll;
+mod prediction;
 mod replicate;
 mod secret;
 mod sim;
 mod text;
+mod wavespeed;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -214,6 +217,10 @@ pub enum AnyProvider {
     Ark(ark::Ark),
     /// OpenAI Images.
     Openai(openai::OpenAi),
+    /// WaveSpeedAI predictions.
+    Wavespeed(wavespeed::WaveSpeed),
+    /// Atlas Cloud predictions.
+    Atlascloud(atlascloud::AtlasCloud),
 }
 
 /// Why a provider could not be set up.
@@ -280,6 +287,16 @@ pub const CATALOG: &[(ProviderKind, Option<&str>, &str)] = &[
         Some("OPENAI_API_KEY"),
         "https://api.openai.com/v1",
     ),
+    (
+        ProviderKind::Wavespeed,
+        Some("WAVESPEED_API_KEY"),
+        "https://api.wavespeed.ai/api/v3",
+    ),
+    (
+        ProviderKind::Atlascloud,
+        Some("ATLASCLOUD_API_KEY"),
+        "https://api.atlascloud.ai/api/v1",
+    ),
     (ProviderKind::Sim, None, "(offline, embedded)"),
     (ProviderKind::Folder, None, "(offline, model.path)"),
 ];
@@ -338,6 +355,9 @@ pub fn missing_key(model: &ModelPin) -> Option<String> {
 pub fn default_concurrency(kind: ProviderKind) -> usize {
     match kind {
         ProviderKind::Fal | ProviderKind::Replicate => 8,
+        // Queue platforms whose default account limits are not published: the
+        // conservative figure of the synchronous ones.
+        ProviderKind::Wavespeed | ProviderKind::Atlascloud => 4,
         ProviderKind::Openrouter | ProviderKind::Ark | ProviderKind::Openai => 4,
         ProviderKind::Sim | ProviderKind::Folder => 4,
     }
@@ -377,6 +397,12 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
         }
         ProviderKind::Ark => AnyProvider::Ark(ark::Ark::new(client()?)),
         ProviderKind::Openai => AnyProvider::Openai(openai::OpenAi::new(client()?)),
+        ProviderKind::Wavespeed => {
+            AnyProvider::Wavespeed(wavespeed::WaveSpeed::new(client()?, model, opts.deadline))
+        }
+        ProviderKind::Atlascloud => {
+            AnyProvider::Atlascloud(atlascloud::AtlasCloud::new(client()?, model, opts.deadline))
+        }
     })
 }
 
@@ -401,6 +427,8 @@ impl Provider for AnyProvider {
             Self::Replicate(p) => scrubbed(p.generate(req).await, Some(p.key())),
             Self::Ark(p) => scrubbed(p.generate(req).await, Some(p.key())),
             Self::Openai(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Wavespeed(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Atlascloud(p) => scrubbed(p.generate(req).await, Some(p.key())),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The one poll-and-cancel loop the queue providers share (fal queue, Replicate).
+//! The one poll-and-cancel loop the queue providers share (fal queue, Replicate,
+//! WaveSpeed, Atlas Cloud).
 //!
 //! A queued job has already been paid for once it is submitted, so everything here
 //! avoids a second submission: a failed status read is retried in place (up to

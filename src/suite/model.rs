@@ -23,6 +23,10 @@ pub enum ProviderKind {
     Ark,
     /// OpenAI image generations and edits.
     Openai,
+    /// WaveSpeedAI predictions (submit, then poll the result).
+    Wavespeed,
+    /// Atlas Cloud predictions (submit, then poll the result).
+    Atlascloud,
     /// The embedded offline renderer.
     Sim,
     /// Images produced elsewhere, read from a folder.
@@ -39,6 +43,8 @@ impl ProviderKind {
             Self::Replicate => "replicate",
             Self::Ark => "ark",
             Self::Openai => "openai",
+            Self::Wavespeed => "wavespeed",
+            Self::Atlascloud => "atlascloud",
             Self::Sim => "sim",
             Self::Folder => "folder",
         }

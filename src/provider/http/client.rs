@@ -227,6 +227,45 @@ impl Http {
         }
     }
 
+    /// Sends a request that creates a billable job, which must never be sent twice.
+    /// Only failures that prove nothing was created stay retryable: the connection was
+    /// never made, or the platform answered 429 (a refusal). A timeout, a dropped
+    /// connection, a 5xx or an unreadable 2xx may follow a job the platform did create,
+    /// so they become fatal for this sample instead of a second, billed submission.
+    pub(crate) async fn submit(
+        &self,
+        rb: RequestBuilder,
+    ) -> Result<(u16, Value, HeaderMap), ProviderError> {
+        let resp = match self.send_raw(rb).await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() || e.is_builder() => return Err(self.transport(&e)),
+            Err(e) => return Err(may_exist(self.transport(&e))),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = read_capped(resp, JSON_CAP)
+            .await
+            .map_err(|e| may_exist(self.transport_or(e)))?;
+        if !(200..300).contains(&status) {
+            let e = self.classify(status, &headers, &body);
+            return Err(if e.kind == ErrorKind::Transient {
+                may_exist(e)
+            } else {
+                e
+            });
+        }
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            may_exist(ProviderError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "the provider answered HTTP {status} with a body that is not JSON ({e}): {}",
+                    self.key.scrub(&clip(&String::from_utf8_lossy(&body), 200))
+                ),
+            ))
+        })?;
+        Ok((status, value, headers))
+    }
+
     /// Sends a request, logging it at `-vv`.
     async fn send(&self, rb: RequestBuilder) -> Result<Response, ProviderError> {
         self.send_raw(rb).await.map_err(|e| self.transport(&e))
@@ -287,6 +326,16 @@ impl Http {
         e.message = self.key.scrub(&e.message);
         e
     }
+}
+
+/// A submit failure after which the job may exist: not retried, and saying why.
+fn may_exist(mut e: ProviderError) -> ProviderError {
+    e.kind = ErrorKind::Fatal;
+    e.message = format!(
+        "{}; the job may have been created, so it is not submitted again (the platform may still run and bill it)",
+        e.message
+    );
+    e
 }
 
 /// Why a body read stopped.
