@@ -8,6 +8,8 @@ mod common;
 
 #[path = "providers/ark.rs"]
 mod ark;
+#[path = "providers/atlascloud.rs"]
+mod atlascloud;
 #[path = "providers/cli.rs"]
 mod cli;
 #[path = "providers/fal.rs"]
@@ -18,3 +20,5 @@ mod openai;
 mod openrouter;
 #[path = "providers/replicate.rs"]
 mod replicate;
+#[path = "providers/wavespeed.rs"]
+mod wavespeed;

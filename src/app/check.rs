@@ -15,9 +15,7 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
         for w in &suite.warnings {
             out.note(format!("warning: {w}"));
         }
-        if let Some(var) = crate::provider::key_env(&suite.model)
-            && std::env::var_os(&var).is_none_or(|v| v.is_empty())
-        {
+        if let Some(var) = crate::provider::missing_key(&suite.model) {
             out.note(format!(
                 "note: {}: {var} is not set; `run` and `record` will need it",
                 suite.id

@@ -79,7 +79,7 @@ fn providers() {
     );
     for (kind, var, base) in crate::provider::CATALOG {
         let set = match var {
-            Some(v) if crate::provider::ApiKey::from_env(v).is_some() => "yes",
+            Some(v) if crate::provider::key_is_set(v) => "yes",
             Some(_) => "no",
             None => "-",
         };

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::http::{Http, data_uri, header_str, read_references};
+use super::http::{Http, data_uri, header_str, is_content_filter, read_references};
+use super::poll::{self, Step};
 use super::{
     ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
     merge_params, seed_to_send,
@@ -19,17 +20,13 @@ use crate::suite::ModelPin;
 
 const QUEUE_HOST: &str = "https://queue.fal.run";
 const SYNC_HOST: &str = "https://fal.run";
-/// Consecutive failed status polls tolerated before the job is given up: a poll failure
-/// must not resubmit (and pay for) the job.
-const MAX_POLL_FAILURES: u32 = 5;
 
 /// The fal.ai provider.
 #[derive(Debug)]
 pub struct Fal {
     http: Http,
     sync: bool,
-    poll: Duration,
-    deadline: Option<Instant>,
+    schedule: poll::Schedule,
 }
 
 impl Fal {
@@ -42,8 +39,10 @@ impl Fal {
         Self {
             http,
             sync: model.mode.as_deref() == Some("sync"),
-            poll: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
-            deadline,
+            schedule: poll::Schedule {
+                every: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
+                deadline,
+            },
         }
     }
 
@@ -109,77 +108,74 @@ impl Fal {
             Some(u) => u,
             None => fallback("/cancel")?,
         };
-        let mut failures = 0;
-        loop {
-            if self
-                .deadline
-                .is_some_and(|d| Instant::now() + self.poll >= d)
-            {
-                self.cancel(&cancel_url).await;
-                return Err(ProviderError::new(
-                    ErrorKind::Transient,
-                    format!("the run deadline was reached; fal request {id} was cancelled"),
-                ));
+        let job = FalJob {
+            fal: self,
+            id: id.clone(),
+            status_url,
+            cancel_url,
+        };
+        poll::wait(&self.http, self.schedule, job, None).await?;
+        let url = self.http.returned_url(&response_url)?;
+        let (_, result, h) = self
+            .http
+            .json(self.auth(self.http.client().get(url)))
+            .await?;
+        Ok((result, Some(id), billable_units(&h)))
+    }
+}
+
+/// A submitted fal queue request, polled through the URLs the submit answer named.
+struct FalJob<'a> {
+    fal: &'a Fal,
+    id: String,
+    status_url: String,
+    cancel_url: String,
+}
+
+impl poll::Job for FalJob<'_> {
+    type Output = ();
+
+    fn label(&self) -> String {
+        format!("fal request {}", self.id)
+    }
+
+    fn next(&mut self, _: Option<&Value>) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let url = self.fal.http.returned_url(&self.status_url)?;
+        Ok(self.fal.auth(self.fal.http.client().get(url)))
+    }
+
+    fn inspect(&mut self, status: &Value) -> Result<Step<()>, ProviderError> {
+        match status.get("status").and_then(Value::as_str).unwrap_or("") {
+            "IN_QUEUE" | "IN_PROGRESS" => Ok(Step::Pending),
+            "CANCELED" | "CANCELLED" => Err(ProviderError::new(
+                ErrorKind::Transient,
+                format!("fal request {} was cancelled by the platform", self.id),
+            )),
+            // `COMPLETED` per fal's docs; `FAILED`/`ERROR` per a third-party schema.
+            // Either way the result fetch carries the real outcome.
+            "COMPLETED" | "FAILED" | "ERROR" => {
+                if let Some(err) = status.get("error").filter(|e| !e.is_null()) {
+                    let ty = status
+                        .get("error_type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let msg = err.as_str().map_or_else(|| err.to_string(), str::to_string);
+                    let kind = if is_content_filter(&format!("{ty} {msg}")) {
+                        ErrorKind::ContentFiltered
+                    } else {
+                        ErrorKind::Rejected
+                    };
+                    return Err(ProviderError::new(kind, format!("{msg} [{ty}]")));
+                }
+                Ok(Step::Done(()))
             }
-            tokio::time::sleep(self.poll).await;
-            let url = self.http.returned_url(&status_url)?;
-            let status = match self.http.json(self.auth(self.http.client().get(url))).await {
-                Ok((_, v, _)) => {
-                    failures = 0;
-                    v
-                }
-                Err(e) if e.kind.is_retryable() && failures + 1 < MAX_POLL_FAILURES => {
-                    failures += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            match status.get("status").and_then(Value::as_str).unwrap_or("") {
-                "IN_QUEUE" | "IN_PROGRESS" => {}
-                "CANCELED" | "CANCELLED" => {
-                    return Err(ProviderError::new(
-                        ErrorKind::Transient,
-                        format!("fal request {id} was cancelled by the platform"),
-                    ));
-                }
-                // `COMPLETED` per fal's docs; `FAILED`/`ERROR` per a third-party schema.
-                // Either way the result fetch carries the real outcome.
-                "COMPLETED" | "FAILED" | "ERROR" => {
-                    if let Some(err) = status.get("error").filter(|e| !e.is_null()) {
-                        let ty = status
-                            .get("error_type")
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        let msg = err.as_str().map_or_else(|| err.to_string(), str::to_string);
-                        let kind = if super::http::is_content_filter(&format!("{ty} {msg}")) {
-                            ErrorKind::ContentFiltered
-                        } else {
-                            ErrorKind::Rejected
-                        };
-                        return Err(ProviderError::new(kind, format!("{msg} [{ty}]")));
-                    }
-                    let url = self.http.returned_url(&response_url)?;
-                    let (_, result, h) = self
-                        .http
-                        .json(self.auth(self.http.client().get(url)))
-                        .await?;
-                    return Ok((result, Some(id), billable_units(&h)));
-                }
-                other => {
-                    return Err(bad_answer(&format!("unknown queue status `{other}`")));
-                }
-            }
+            other => Err(bad_answer(&format!("unknown queue status `{other}`"))),
         }
     }
 
-    /// Best effort: a failed cancel leaves a job fal finishes and bills, nothing worse.
-    async fn cancel(&self, cancel_url: &str) {
-        if let Ok(url) = self.http.returned_url(cancel_url) {
-            let rb = self
-                .auth(self.http.client().put(url))
-                .timeout(Duration::from_secs(3));
-            let _ = rb.send().await;
-        }
+    fn cancel(&self, _: Option<&Value>) -> Option<reqwest::RequestBuilder> {
+        let url = self.fal.http.returned_url(&self.cancel_url).ok()?;
+        Some(self.fal.auth(self.fal.http.client().put(url)))
     }
 }
 

@@ -5,15 +5,20 @@
 //! retry. `build` is the single place that picks the implementation.
 
 mod ark;
+mod atlascloud;
 mod fal;
 mod folder;
 mod headers;
 mod http;
 mod openai;
 mod openrouter;
+mod poll;
+mod prediction;
 mod replicate;
 mod secret;
 mod sim;
+mod text;
+mod wavespeed;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -77,21 +82,31 @@ pub struct Metadata {
     /// Seconds of model time the platform bills (Replicate `metrics.predict_time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predict_time_s: Option<f64>,
+    /// What the platform reported about this one call that changes from call to call
+    /// (its own timings, its safety checker's verdict): kept as evidence, left out of
+    /// [`Metadata::build_identity`]. Default: empty.
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub per_call: Headers,
 }
 
 impl Metadata {
-    /// Replaces every occurrence of `key` in the reported strings by `****`.
-    pub fn scrub(&mut self, key: &ApiKey) {
+    /// Makes the reported strings safe to store and print: every occurrence of `key`
+    /// becomes `****`, and control characters and line breaks are removed (the
+    /// platform wrote these strings; see `text::one_line`).
+    pub fn scrub(&mut self, key: Option<&ApiKey>) {
+        let clean = |s: &str| text::one_line(&key.map_or_else(|| s.to_string(), |k| k.scrub(s)));
         for s in [&mut self.request_id, &mut self.model]
             .into_iter()
             .flatten()
         {
-            *s = key.scrub(s);
+            *s = clean(s);
         }
-        self.headers = std::mem::take(&mut self.headers)
-            .into_iter()
-            .map(|(k, v)| (key.scrub(&k), key.scrub(&v)))
-            .collect();
+        for h in [&mut self.headers, &mut self.per_call] {
+            *h = std::mem::take(h)
+                .into_iter()
+                .map(|(k, v)| (clean(&k), clean(&v)))
+                .collect();
+        }
     }
 
     /// The fields that identify the build serving the endpoint, for change detection.
@@ -167,6 +182,17 @@ impl ProviderError {
     }
 }
 
+impl ProviderError {
+    /// Makes the message safe to store and print: the key becomes `****`, and control
+    /// characters and line breaks go, since most of the text is the platform's own.
+    #[must_use]
+    pub fn scrubbed(mut self, key: Option<&ApiKey>) -> Self {
+        let m = key.map_or_else(|| self.message.clone(), |k| k.scrub(&self.message));
+        self.message = text::one_line(&m);
+        self
+    }
+}
+
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.kind {
@@ -210,6 +236,10 @@ pub enum AnyProvider {
     Ark(ark::Ark),
     /// OpenAI Images.
     Openai(openai::OpenAi),
+    /// WaveSpeedAI predictions.
+    Wavespeed(wavespeed::WaveSpeed),
+    /// Atlas Cloud predictions.
+    Atlascloud(atlascloud::AtlasCloud),
 }
 
 /// Why a provider could not be set up.
@@ -308,11 +338,37 @@ pub fn key_env(model: &ModelPin) -> Option<String> {
     )
 }
 
+/// Whether the key variable `var` holds a key (set, and not blank), for
+/// `driftgate providers`, which lists variables rather than suites.
+#[must_use]
+pub fn key_is_set(var: &str) -> bool {
+    ApiKey::from_env(var).is_some()
+}
+
+/// The key a suite's provider authenticates with; `None` when it needs none. The one
+/// place a missing key is detected: [`missing_key`] (`check`, the dry-run plan, `run`)
+/// and [`build_with`] both ask it.
+fn read_key(model: &ModelPin) -> Result<Option<ApiKey>, BuildError> {
+    let Some(var) = key_env(model) else {
+        return Ok(None);
+    };
+    match ApiKey::from_env(&var) {
+        Some(k) => Ok(Some(k)),
+        None => Err(BuildError::MissingKey {
+            provider: model.provider.name(),
+            var,
+        }),
+    }
+}
+
 /// The variable named when a provider needs a key that is not set; `None` when the key
 /// is present or none is needed. Reads only the environment, never the network.
 #[must_use]
 pub fn missing_key(model: &ModelPin) -> Option<String> {
-    key_env(model).filter(|v| ApiKey::from_env(v).is_none())
+    match read_key(model) {
+        Err(BuildError::MissingKey { var, .. }) => Some(var),
+        _ => None,
+    }
 }
 
 /// Requests in flight when `--concurrency` is not given: what each platform's default
@@ -321,11 +377,10 @@ pub fn missing_key(model: &ModelPin) -> Option<String> {
 pub fn default_concurrency(kind: ProviderKind) -> usize {
     match kind {
         ProviderKind::Fal | ProviderKind::Replicate => 8,
-        ProviderKind::Openrouter
-        | ProviderKind::Ark
-        | ProviderKind::Openai
-        | ProviderKind::Wavespeed
-        | ProviderKind::Atlascloud => 4,
+        // Queue platforms whose default account limits are not published: the
+        // conservative figure of the synchronous ones.
+        ProviderKind::Wavespeed | ProviderKind::Atlascloud => 4,
+        ProviderKind::Openrouter | ProviderKind::Ark | ProviderKind::Openai => 4,
         ProviderKind::Sim | ProviderKind::Folder => 4,
     }
 }
@@ -348,10 +403,7 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
         let var = key_env(model).unwrap_or_default();
         let key = match &opts.api_key {
             Some(k) => k.clone(),
-            None => ApiKey::from_env(&var).ok_or_else(|| BuildError::MissingKey {
-                provider: model.provider.name(),
-                var: var.clone(),
-            })?,
+            None => read_key(model)?.unwrap_or_else(|| ApiKey::new("")),
         };
         http::Http::new(model, key, &var, opts.http)
     };
@@ -367,31 +419,38 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
         }
         ProviderKind::Ark => AnyProvider::Ark(ark::Ark::new(client()?)),
         ProviderKind::Openai => AnyProvider::Openai(openai::OpenAi::new(client()?)),
-        // Catalogued and checked, but not yet reachable from this build.
-        ProviderKind::Wavespeed | ProviderKind::Atlascloud => {
-            return Err(BuildError::Unsupported(model.provider.name()));
+        ProviderKind::Wavespeed => {
+            AnyProvider::Wavespeed(wavespeed::WaveSpeed::new(client()?, model, opts.deadline))
+        }
+        ProviderKind::Atlascloud => {
+            AnyProvider::Atlascloud(atlascloud::AtlasCloud::new(client()?, model, opts.deadline))
         }
     })
 }
 
 impl Provider for AnyProvider {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
-        // What a platform reports (request ids, model strings, headers) is stored in
-        // manifests and reports; a proxy that reflects the credential must not put it there.
-        let scrubbed = |r: Result<Generation, ProviderError>, key: &ApiKey| {
-            r.map(|mut g| {
+        // The boundary for everything a platform wrote: request ids, model strings,
+        // headers and error messages are stored in manifests and reports and printed on
+        // terminals and CI logs. A proxy that reflects the credential must not put it
+        // there, and an answer must not smuggle in escape sequences or extra lines.
+        let scrubbed = |r: Result<Generation, ProviderError>, key: Option<&ApiKey>| match r {
+            Ok(mut g) => {
                 g.metadata.scrub(key);
-                g
-            })
+                Ok(g)
+            }
+            Err(e) => Err(e.scrubbed(key)),
         };
         match self {
-            Self::Sim(p) => p.generate(req).await,
-            Self::Folder(p) => p.generate(req).await,
-            Self::Fal(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Openrouter(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Replicate(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Ark(p) => scrubbed(p.generate(req).await, p.key()),
-            Self::Openai(p) => scrubbed(p.generate(req).await, p.key()),
+            Self::Sim(p) => scrubbed(p.generate(req).await, None),
+            Self::Folder(p) => scrubbed(p.generate(req).await, None),
+            Self::Fal(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Openrouter(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Replicate(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Ark(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Openai(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Wavespeed(p) => scrubbed(p.generate(req).await, Some(p.key())),
+            Self::Atlascloud(p) => scrubbed(p.generate(req).await, Some(p.key())),
         }
     }
 }
@@ -433,7 +492,7 @@ mod tests {
             headers: [("x-echo".to_string(), "Bearer sk-secret-value".to_string())].into(),
             ..Metadata::default()
         };
-        m.scrub(&key);
+        m.scrub(Some(&key));
         assert_eq!(m.request_id.as_deref(), Some("req-****"));
         assert_eq!(m.model.as_deref(), Some("m ****"));
         assert_eq!(m.headers["x-echo"], "Bearer ****");

@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
 use super::http::{Http, data_uri, is_content_filter, read_references};
+use super::poll::{self, Step};
 use super::{
     ErrorKind, Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms,
     merge_params, seed_to_send,
@@ -27,14 +28,12 @@ use super::{
 use crate::suite::{ModelPin, Size};
 
 const HOST: &str = "https://api.replicate.com";
-const MAX_POLL_FAILURES: u32 = 5;
 
 /// The Replicate provider.
 #[derive(Debug)]
 pub struct Replicate {
     http: Http,
-    poll: Duration,
-    deadline: Option<Instant>,
+    schedule: poll::Schedule,
     /// The version's declared inputs, read once per suite; `None` inside when the
     /// platform published no schema. A failed read is not kept, so a retry reads again.
     schema: OnceCell<Option<InputSchema>>,
@@ -49,8 +48,10 @@ impl Replicate {
     pub(super) fn new(http: Http, model: &ModelPin, deadline: Option<Instant>) -> Self {
         Self {
             http,
-            poll: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
-            deadline,
+            schedule: poll::Schedule {
+                every: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
+                deadline,
+            },
             schema: OnceCell::new(),
         }
     }
@@ -142,20 +143,6 @@ impl Replicate {
         }
         Ok((input, seed_dropped))
     }
-
-    async fn cancel(&self, prediction: &Value) {
-        if let Some(u) = prediction.pointer("/urls/cancel").and_then(Value::as_str)
-            && let Ok(url) = self.http.returned_url(u)
-        {
-            let rb = self
-                .http
-                .client()
-                .post(url)
-                .bearer_auth(self.http.key().expose())
-                .timeout(Duration::from_secs(3));
-            let _ = rb.send().await;
-        }
-    }
 }
 
 impl Provider for Replicate {
@@ -184,79 +171,17 @@ impl Provider for Replicate {
             .bearer_auth(self.http.key().expose())
             .header("Prefer", "wait=60")
             .json(&body);
-        let (_, mut pred, _) = self.http.json(rb).await?;
-        let id = pred
+        let (_, created, _) = self.http.json(rb).await?;
+        let id = created
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let mut failures = 0;
-        loop {
-            match pred.get("status").and_then(Value::as_str).unwrap_or("") {
-                "succeeded" => break,
-                "failed" => {
-                    let msg = pred.get("error").map_or_else(String::new, |e| {
-                        e.as_str().map_or_else(|| e.to_string(), str::to_string)
-                    });
-                    let kind = if is_content_filter(&msg)
-                        || msg.to_ascii_lowercase().contains("sensitive")
-                    {
-                        ErrorKind::ContentFiltered
-                    } else {
-                        ErrorKind::Rejected
-                    };
-                    return Err(ProviderError::new(
-                        kind,
-                        format!("prediction {id} failed: {msg}"),
-                    ));
-                }
-                "canceled" | "aborted" => {
-                    return Err(ProviderError::new(
-                        ErrorKind::Transient,
-                        format!(
-                            "prediction {id} was {}",
-                            pred["status"].as_str().unwrap_or("")
-                        ),
-                    ));
-                }
-                _ => {}
-            }
-            if self
-                .deadline
-                .is_some_and(|d| Instant::now() + self.poll >= d)
-            {
-                self.cancel(&pred).await;
-                return Err(ProviderError::new(
-                    ErrorKind::Transient,
-                    format!("the run deadline was reached; prediction {id} was cancelled"),
-                ));
-            }
-            tokio::time::sleep(self.poll).await;
-            let get = pred
-                .pointer("/urls/get")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    ProviderError::new(
-                        ErrorKind::Fatal,
-                        "unexpected answer from Replicate: no urls.get",
-                    )
-                })?;
-            match self
-                .http
-                .json(self.get(self.http.returned_url(&get)?))
-                .await
-            {
-                Ok((_, v, _)) => {
-                    failures = 0;
-                    pred = v;
-                }
-                Err(e) if e.kind.is_retryable() && failures + 1 < MAX_POLL_FAILURES => {
-                    failures += 1
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let job = Prediction {
+            replicate: self,
+            id: id.clone(),
+        };
+        let pred = poll::wait(&self.http, self.schedule, job, Some(created)).await?;
         let out = match pred.get("output") {
             Some(Value::String(s)) => Some(s.as_str()),
             Some(Value::Array(a)) => a.first().and_then(Value::as_str),
@@ -298,6 +223,72 @@ impl Provider for Replicate {
                 ..Metadata::default()
             },
         })
+    }
+}
+
+/// A created prediction, polled through the `urls.get` of its latest state.
+struct Prediction<'a> {
+    replicate: &'a Replicate,
+    id: String,
+}
+
+impl poll::Job for Prediction<'_> {
+    type Output = Value;
+
+    fn label(&self) -> String {
+        format!("prediction {}", self.id)
+    }
+
+    fn next(&mut self, last: Option<&Value>) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let get = last
+            .and_then(|p| p.pointer("/urls/get"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::Fatal,
+                    "unexpected answer from Replicate: no urls.get",
+                )
+            })?;
+        Ok(self.replicate.get(self.replicate.http.returned_url(get)?))
+    }
+
+    fn inspect(&mut self, pred: &Value) -> Result<Step<Value>, ProviderError> {
+        let id = &self.id;
+        match pred.get("status").and_then(Value::as_str).unwrap_or("") {
+            "succeeded" => Ok(Step::Done(pred.clone())),
+            "failed" => {
+                let msg = pred.get("error").map_or_else(String::new, |e| {
+                    e.as_str().map_or_else(|| e.to_string(), str::to_string)
+                });
+                let kind =
+                    if is_content_filter(&msg) || msg.to_ascii_lowercase().contains("sensitive") {
+                        ErrorKind::ContentFiltered
+                    } else {
+                        ErrorKind::Rejected
+                    };
+                Err(ProviderError::new(
+                    kind,
+                    format!("prediction {id} failed: {msg}"),
+                ))
+            }
+            s @ ("canceled" | "aborted") => Err(ProviderError::new(
+                ErrorKind::Transient,
+                format!("prediction {id} was {s}"),
+            )),
+            _ => Ok(Step::Pending),
+        }
+    }
+
+    fn cancel(&self, last: Option<&Value>) -> Option<reqwest::RequestBuilder> {
+        let u = last?.pointer("/urls/cancel").and_then(Value::as_str)?;
+        let url = self.replicate.http.returned_url(u).ok()?;
+        Some(
+            self.replicate
+                .http
+                .client()
+                .post(url)
+                .bearer_auth(self.replicate.http.key().expose()),
+        )
     }
 }
 

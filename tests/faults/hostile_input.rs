@@ -445,3 +445,62 @@ async fn provider_message_with_markup_is_escaped_in_the_html_report() {
     let junit = std::fs::read_to_string(p.path().join("out/junit.xml")).unwrap();
     assert!(!junit.contains("<script>"), "raw markup in junit.xml");
 }
+
+/// See issue 12, item 9: a platform's error text reached the terminal raw, so its escape
+/// sequences drove the terminal and, in GitHub Actions, a line starting `::error::`
+/// would run as a workflow command. Every output gets one clean line instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_message_with_terminal_escapes_and_a_workflow_command_is_one_clean_line() {
+    const DETAIL: &str = "size refused\u{1b}[2J\u{1b}]0;owned\u{7}\r\n::error::injected\u{9b}31m";
+    let fal = Fal::start().await;
+    let (p, file) = recorded(&fal, 1).await;
+    let hostile =
+        || ResponseTemplate::new(422).set_body_json(serde_json::json!({ "detail": DETAIL }));
+    fal.when("HEALTHY", answer(&fal.file("ok.png"))).await;
+    fal.when("FAULTY", hostile()).await;
+    let (o, report) = run_into(&p, &file, "out", &[]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    let summary = std::fs::read_to_string(p.path().join("out/summary.md")).unwrap();
+    let run_json = std::fs::read_to_string(p.path().join("out/run.json")).unwrap();
+    // The message itself survives, on one line.
+    assert!(
+        reasons(case(&report, "faulty")).contains("size refused ::error::injected"),
+        "{}",
+        reasons(case(&report, "faulty"))
+    );
+
+    // `record` prints the same failure on stderr.
+    fal.reset().await;
+    fal.when("HEALTHY", answer(&fal.file("ok.png"))).await;
+    fal.when("FAULTY", hostile()).await;
+    let rec = p.run(&[
+        "record",
+        &file,
+        "--force",
+        "--retry-base-ms",
+        "5",
+        "--timeout",
+        "5",
+    ]);
+    assert_ne!(code(&rec), 0);
+
+    for (name, out) in [
+        ("run output", text(&o)),
+        ("record output", text(&rec)),
+        ("summary.md", summary),
+        ("run.json", run_json),
+    ] {
+        assert!(out.contains("size refused"), "{name}: message lost: {out}");
+        for bad in [
+            "\u{1b}", "\u{9b}", "\u{7}", "\r", "\\u001b", "\\u009b", "\\r", "\\u0007",
+        ] {
+            assert!(!out.contains(bad), "{name} holds {bad:?}: {out:?}");
+        }
+        assert!(
+            !out.lines()
+                .any(|l| l.trim_start().starts_with("::error::injected")),
+            "{name}: a line starts with the injected command: {out}"
+        );
+        assert!(!out.contains("\\n::error::"), "{name}: {out}");
+    }
+}

@@ -130,6 +130,98 @@ fn providers_lists_variables_without_values() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FAL_KEY"));
+    assert!(text.contains("WAVESPEED_API_KEY"));
+    assert!(text.contains("ATLASCLOUD_API_KEY"));
     assert!(text.contains("yes"));
     assert!(!text.contains("super-secret-value"));
+}
+
+/// The two queue platforms through the real binary: `record` then `run` pass against a
+/// loopback emulator of each, and the key never reaches what is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_platforms_record_then_run() {
+    struct Platform {
+        provider: &'static str,
+        endpoint: &'static str,
+        submit: &'static str,
+        poll: &'static str,
+    }
+    let platforms = [
+        Platform {
+            provider: "wavespeed",
+            endpoint: "bytedance/seedream-v4.5",
+            submit: "/api/v3/bytedance/seedream-v4.5",
+            poll: "/api/v3/predictions/task-1/result",
+        },
+        Platform {
+            provider: "atlascloud",
+            endpoint: "bytedance/seedream-v4.5",
+            submit: "/api/v1/model/generateImage",
+            poll: "/api/v1/model/prediction/task-1",
+        },
+    ];
+    for p in platforms {
+        let server = MockServer::start().await;
+        let uri = server.uri();
+        Mock::given(method("POST"))
+            .and(path(p.submit))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"code": 200, "message": "success", "data": {"id": "task-1", "status": "created"}}),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(p.poll))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "code": 200, "message": "success", "data": {
+                    "id": "task-1", "model": p.endpoint, "status": "completed",
+                    "outputs": [format!("{uri}/files/out.png")],
+                    "has_nsfw_contents": [false], "timings": {"inference": 900}
+                }
+            })))
+            .mount(&server)
+            .await;
+        common::mount_images(&server).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("queue.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "suite: {0}-wire\nmodel:\n  provider: {0}\n  endpoint: {1}\n  base_url: {uri}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  poll_interval_ms: 10\ndefaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: 2\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n",
+                p.provider, p.endpoint
+            ),
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        let rec = driftgate(dir.path(), &["record", file]);
+        assert_eq!(
+            rec.status.code(),
+            Some(0),
+            "{}: {}",
+            p.provider,
+            String::from_utf8_lossy(&rec.stderr)
+        );
+        let manifest = std::fs::read_to_string(
+            dir.path()
+                .join(format!("baselines/{}-wire/manifest.json", p.provider)),
+        )
+        .unwrap();
+        assert!(manifest.contains("task-1"), "{manifest}");
+        assert!(!manifest.contains(KEY));
+        let run = driftgate(dir.path(), &["run", file, "--out", "out"]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}: {}",
+            p.provider,
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let report = std::fs::read_to_string(dir.path().join("out/run.json")).unwrap();
+        assert!(!report.contains(KEY));
+        assert_eq!(received_posts(&server, p.submit).await, 4, "{}", p.provider);
+    }
+}
+
+async fn received_posts(server: &MockServer, p: &str) -> usize {
+    common::received(server, "POST", p).await.len()
 }

@@ -344,3 +344,305 @@ pub fn header<'a>(r: &'a Request, name: &str) -> &'a str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
 }
+
+/// How a submit-then-poll platform looks, for the shared queue fault matrix. The
+/// emulated task id is `task-1`.
+pub struct Queue {
+    pub kind: ProviderKind,
+    pub endpoint: &'static str,
+    /// Path of the submit call.
+    pub submit: &'static str,
+    /// Path of the status read of `task-1`.
+    pub poll: &'static str,
+    /// The submit answer.
+    pub created: fn(&str) -> Value,
+    /// A status answer of `task-1` with `status`, outputs pointing at the emulator.
+    pub state: fn(&str, &str) -> Value,
+}
+
+impl Queue {
+    pub fn created_ok(&self, uri: &str) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json((self.created)(uri))
+    }
+
+    pub fn state_ok(&self, uri: &str, status: &str) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json((self.state)(uri, status))
+    }
+}
+
+/// The number of submits an emulator received.
+pub async fn submits(server: &MockServer, q: &Queue) -> usize {
+    received(server, "POST", q.submit).await.len()
+}
+
+/// The fault matrix of a queue platform: 429 with and without Retry-After, 5xx then
+/// success, 5xx forever, a hang past the timeout, malformed JSON, a failed task with
+/// the platform's message, a task without outputs, an image that is gone, the content
+/// filter, and an envelope error inside a 200. A submit that may have created a task is
+/// never sent twice.
+pub async fn queue_faults(q: &Queue) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case(dir.path(), 0);
+
+    // 429 on the submit, with and without Retry-After: refused, so resubmitted.
+    for retry_after in [Some("0"), None] {
+        let (server, m) = serve_with(q, |uri| {
+            let mut busy = ResponseTemplate::new(429)
+                .set_body_string(r#"{"code":429,"message":"too many requests"}"#);
+            if let Some(v) = retry_after {
+                busy = busy.insert_header("retry-after", v);
+            }
+            (
+                Box::new(Sequence::new(busy, q.created_ok(uri))),
+                Box::new(q.state_ok(uri, "completed")),
+            )
+        })
+        .await;
+        let (r, retries) = execute_one(&m, &c).await;
+        assert!(r.is_ok(), "{:?}: 429 then ok: {r:?}", q.kind);
+        assert_eq!(retries, 1, "{:?}: retry-after {retry_after:?}", q.kind);
+        assert_eq!(submits(&server, q).await, 2);
+    }
+
+    // 5xx on a status read, then success: retried in place, submitted once.
+    let (server, m) = serve_with(q, |uri| {
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(Sequence::new(
+                ResponseTemplate::new(503).set_body_string("upstream unavailable"),
+                q.state_ok(uri, "completed"),
+            )),
+        )
+    })
+    .await;
+    let (r, retries) = execute_one(&m, &c).await;
+    let g = r.unwrap_or_else(|e| panic!("{:?}: poll 503 then ok: {e}", q.kind));
+    assert_eq!(g.bytes, png(200));
+    assert_eq!(retries, 0);
+    assert_eq!(submits(&server, q).await, 1);
+
+    // An envelope error inside a 200 status answer counts as a failed read too.
+    let (server, m) = serve_with(q, |uri| {
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(Sequence::new(
+                ResponseTemplate::new(200)
+                    .set_body_string(r#"{"code":500,"message":"internal error","data":null}"#),
+                q.state_ok(uri, "completed"),
+            )),
+        )
+    })
+    .await;
+    let (r, _) = execute_one(&m, &c).await;
+    assert!(r.is_ok(), "{:?}: envelope 500 then ok: {r:?}", q.kind);
+    assert_eq!(submits(&server, q).await, 1);
+
+    // 5xx forever on status reads: given up after five reads, never resubmitted.
+    let (server, m) = serve_with(q, |uri| {
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(502).set_body_string("bad gateway")),
+        )
+    })
+    .await;
+    let (r, retries) = execute_one(&m, &c).await;
+    let e = r.expect_err("5xx forever");
+    assert_eq!(e.kind, ErrorKind::Fatal, "{:?}: {e}", q.kind);
+    assert!(e.message.contains("not submitted again"), "{e}");
+    assert_eq!(retries, 0);
+    assert_eq!(submits(&server, q).await, 1);
+    assert_eq!(received(&server, "GET", q.poll).await.len(), 5);
+
+    // 5xx on the submit: the task may exist, so it is not sent again.
+    let (server, m) = serve_with(q, |uri| {
+        (
+            Box::new(
+                ResponseTemplate::new(500).set_body_string(r#"{"code":500,"message":"oops"}"#),
+            ),
+            Box::new(q.state_ok(uri, "completed")),
+        )
+    })
+    .await;
+    let (r, retries) = execute_one(&m, &c).await;
+    let e = r.expect_err("submit 500");
+    assert_eq!(e.kind, ErrorKind::Fatal, "{:?}: {e}", q.kind);
+    assert!(
+        e.message.contains("oops") && e.message.contains("not submitted again"),
+        "{e}"
+    );
+    assert_eq!(retries, 0);
+    assert_eq!(submits(&server, q).await, 1);
+
+    // A submit that hangs past the timeout: no answer, so no second submit.
+    let (server, m) = serve_with(q, |uri| {
+        (
+            Box::new(q.created_ok(uri).set_delay(Duration::from_secs(10))),
+            Box::new(q.state_ok(uri, "completed")),
+        )
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let (r, _) = execute_one(&m, &c).await;
+    let e = r.expect_err("times out");
+    assert_eq!(e.kind, ErrorKind::Fatal, "{:?}: {e}", q.kind);
+    assert!(e.message.contains("timed out"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(submits(&server, q).await, 1);
+
+    // A status read that hangs once: retried in place.
+    let (_server, m) = serve_with(q, |uri| {
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(Sequence::new(
+                q.state_ok(uri, "processing")
+                    .set_delay(Duration::from_secs(10)),
+                q.state_ok(uri, "completed"),
+            )),
+        )
+    })
+    .await;
+    assert!(generate(&m, &c).await.is_ok(), "{:?}: poll hang", q.kind);
+
+    // Malformed JSON: on a status read, retried in place; on the submit, final.
+    let (_server, m) = serve_with(q, |uri| {
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(Sequence::new(
+                ResponseTemplate::new(200).set_body_string("{\"data\": {"),
+                q.state_ok(uri, "completed"),
+            )),
+        )
+    })
+    .await;
+    assert!(
+        generate(&m, &c).await.is_ok(),
+        "{:?}: malformed poll",
+        q.kind
+    );
+    let (server, m) = serve_with(q, |uri| {
+        (
+            Box::new(ResponseTemplate::new(200).set_body_string("{\"data\": {")),
+            Box::new(q.state_ok(uri, "completed")),
+        )
+    })
+    .await;
+    let (r, _) = execute_one(&m, &c).await;
+    let e = r.expect_err("malformed submit");
+    assert_eq!(e.kind, ErrorKind::Fatal, "{:?}: {e}", q.kind);
+    assert!(e.message.contains("not JSON"), "{e}");
+    assert_eq!(submits(&server, q).await, 1);
+
+    // A failed task: rejected with the platform's message, not retried.
+    let (_server, m) = serve_with(q, |uri| {
+        let mut failed = (q.state)(uri, "failed");
+        failed["data"]["error"] = "size 100*100 is below the minimum of 1024*1024".into();
+        failed["data"]["outputs"] = serde_json::json!([]);
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(200).set_body_json(failed)),
+        )
+    })
+    .await;
+    let (r, retries) = execute_one(&m, &c).await;
+    let e = r.expect_err("failed task");
+    assert_eq!(e.kind, ErrorKind::Rejected, "{:?}: {e}", q.kind);
+    assert!(e.message.contains("below the minimum of 1024*1024"), "{e}");
+    assert_eq!(retries, 0);
+
+    // Completed without outputs.
+    let (_server, m) = serve_with(q, |uri| {
+        let mut empty = (q.state)(uri, "completed");
+        empty["data"]["outputs"] = serde_json::json!([]);
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(200).set_body_json(empty)),
+        )
+    })
+    .await;
+    let e = generate(&m, &c).await.expect_err("no outputs");
+    assert_eq!(e.kind, ErrorKind::Fatal, "{:?}: {e}", q.kind);
+    assert!(e.message.contains("without an image output"), "{e}");
+
+    // The output URL is gone.
+    let (_server, m) = serve_with(q, |uri| {
+        let mut gone = (q.state)(uri, "completed");
+        gone["data"]["outputs"] = serde_json::json!([format!("{uri}/files/gone.png")]);
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(200).set_body_json(gone)),
+        )
+    })
+    .await;
+    let e = generate(&m, &c).await.expect_err("image 404");
+    assert_eq!(e.status, Some(404), "{:?}: {e}", q.kind);
+    assert!(e.message.contains("downloading the image"), "{e}");
+
+    // The content filter: a task failed for its content, or an output flagged NSFW.
+    let (_server, m) = serve_with(q, |uri| {
+        let mut failed = (q.state)(uri, "failed");
+        failed["data"]["error"] = "The content was flagged as potentially sensitive (nsfw)".into();
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(200).set_body_json(failed)),
+        )
+    })
+    .await;
+    let e = generate(&m, &c).await.expect_err("filtered");
+    assert_eq!(e.kind, ErrorKind::ContentFiltered, "{:?}: {e}", q.kind);
+    let (_server, m) = serve_with(q, |uri| {
+        let mut flagged = (q.state)(uri, "completed");
+        flagged["data"]["has_nsfw_contents"] = serde_json::json!([true]);
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(200).set_body_json(flagged)),
+        )
+    })
+    .await;
+    let e = generate(&m, &c).await.expect_err("flagged");
+    assert_eq!(e.kind, ErrorKind::ContentFiltered, "{:?}: {e}", q.kind);
+
+    // Bad key: fatal, naming the variable, never the key.
+    let (_server, m) = serve_with(q, |uri| {
+        (
+            Box::new(
+                ResponseTemplate::new(401)
+                    .set_body_string(format!(r#"{{"code":401,"message":"invalid key {KEY}"}}"#)),
+            ),
+            Box::new(q.state_ok(uri, "completed")),
+        )
+    })
+    .await;
+    let e = generate(&m, &c).await.expect_err("unauthorised");
+    assert_eq!(e.kind, ErrorKind::Fatal);
+    assert!(!e.to_string().contains(KEY), "{e}");
+}
+
+/// An emulator whose answers are built from its own address.
+async fn serve_with(
+    q: &Queue,
+    answers: impl FnOnce(&str) -> (Box<dyn Respond>, Box<dyn Respond>),
+) -> (MockServer, ModelPin) {
+    let server = MockServer::start().await;
+    let (submit, poll) = answers(&server.uri());
+    Mock::given(method("POST"))
+        .and(path(q.submit))
+        .respond_with(BoxedRespond(submit))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(q.poll))
+        .respond_with(BoxedRespond(poll))
+        .mount(&server)
+        .await;
+    mount_images(&server).await;
+    let m = model(q.kind, q.endpoint, &server.uri());
+    (server, m)
+}
+
+struct BoxedRespond(Box<dyn Respond>);
+
+impl Respond for BoxedRespond {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        self.0.respond(r)
+    }
+}

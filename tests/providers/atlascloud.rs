@@ -1,0 +1,172 @@
+//! Atlas Cloud: submit `POST /api/v1/model/generateImage` with `{model, …}`, the id at
+//! `data.id`, poll `GET /api/v1/model/prediction/{id}`, as the official MCP server
+//! (`src/services/generation.ts`, `src/tools/llm.ts`) and ComfyUI client do; the other
+//! reading of the translated docs (`predictionId`, `/model/getResult`); the fault matrix.
+
+use driftgate::suite::ProviderKind;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{self, KEY, Queue, Sequence, json_body, received};
+
+const EP: &str = "bytedance/seedream-v4.5/edit";
+const SUBMIT: &str = "/api/v1/model/generateImage";
+
+/// The submit answer as Atlas Cloud's agent notes show it.
+fn created(_: &str) -> Value {
+    json!({"code": 200, "data": {"id": "task-1", "status": "starting"}})
+}
+
+fn state(uri: &str, status: &str) -> Value {
+    let done = status == "completed";
+    json!({"code": 200, "data": {
+        "id": "task-1", "status": status,
+        "outputs": if done { json!([format!("{uri}/files/out.png")]) } else { json!(null) },
+        "error": null,
+        "metrics": {"predict_time": 2.5}
+    }})
+}
+
+fn queue() -> Queue {
+    Queue {
+        kind: ProviderKind::Atlascloud,
+        endpoint: EP,
+        submit: SUBMIT,
+        poll: "/api/v1/model/prediction/task-1",
+        created,
+        state,
+    }
+}
+
+#[tokio::test]
+async fn submit_then_poll_the_prediction_route() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("POST"))
+        .and(path(SUBMIT))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created(&uri)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/model/prediction/task-1"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .respond_with(Sequence::new(
+            ResponseTemplate::new(200).set_body_json(state(&uri, "processing")),
+            // The ComfyUI client reads outputs that are objects with a `url` too.
+            ResponseTemplate::new(200).set_body_json(json!({"code": 200, "data": {
+                "id": "task-1", "status": "succeeded", "model": EP,
+                "outputs": [{"url": format!("{uri}/files/out.png")}],
+                "metrics": {"predict_time": 2.5}
+            }})),
+        ))
+        .mount(&server)
+        .await;
+    common::mount_images(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Atlascloud, EP, &uri);
+    let c = common::case(dir.path(), 2);
+    let g = common::generate(&m, &c).await.expect("generated");
+    assert_eq!(g.bytes, common::png(200));
+    assert_eq!(g.metadata.request_id.as_deref(), Some("task-1"));
+    assert_eq!(g.metadata.model.as_deref(), Some(EP));
+    assert_eq!(
+        g.metadata.per_call["atlascloud.metrics.predict_time"],
+        "2.5"
+    );
+    assert!(g.metadata.build_identity().keys().all(|k| k == "model"));
+
+    let submits = received(&server, "POST", SUBMIT).await;
+    assert_eq!(submits.len(), 1);
+    let body = json_body(&submits[0]);
+    // The ComfyUI node's Seedream 4.5 edit body.
+    assert_eq!(body["model"], EP);
+    assert_eq!(body["prompt"], c.prompt);
+    assert_eq!(body["size"], "1024*1024");
+    assert_eq!(body["enable_base64_output"], false);
+    let images = body["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    assert!(
+        images[0]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+}
+
+#[tokio::test]
+async fn seedream_5_lite_edit_takes_a_single_image() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("POST"))
+        .and(path(SUBMIT))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created(&uri)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/model/prediction/task-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(state(&uri, "completed")))
+        .mount(&server)
+        .await;
+    common::mount_images(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(
+        ProviderKind::Atlascloud,
+        "bytedance/seedream-v5.0-lite/edit",
+        &uri,
+    );
+    common::generate(&m, &common::case(dir.path(), 1))
+        .await
+        .expect("generated");
+    let body = json_body(&received(&server, "POST", SUBMIT).await[0]);
+    assert!(
+        body["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    assert!(body.get("images").is_none());
+}
+
+/// The translated docs' reading: the id as `predictionId`, the result at
+/// `/model/getResult?predictionId=`. The official route answers 404 here.
+#[tokio::test]
+async fn the_translated_docs_reading_is_followed_after_a_404() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("POST"))
+        .and(path(SUBMIT))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": 200, "data": {"predictionId": "task-1"}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/model/prediction/task-1"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"code": 404, "msg": "not found"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/model/getResult"))
+        .and(query_param("predictionId", "task-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(state(&uri, "completed")))
+        .mount(&server)
+        .await;
+    common::mount_images(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Atlascloud, EP, &uri);
+    let g = common::generate(&m, &common::case(dir.path(), 0))
+        .await
+        .expect("generated");
+    assert_eq!(g.bytes, common::png(200));
+    assert_eq!(received(&server, "POST", SUBMIT).await.len(), 1);
+}
+
+#[tokio::test]
+async fn faults() {
+    common::queue_faults(&queue()).await;
+}
