@@ -172,6 +172,41 @@ pub trait Provider: Send + Sync {
         &self,
         req: GenerationRequest<'_>,
     ) -> impl Future<Output = Result<Generation, ProviderError>> + Send;
+
+    /// Most independent samples one request can return. Default: 1.
+    fn max_batch(&self) -> u32 {
+        1
+    }
+
+    /// Generates `count` samples of one case (at most [`Provider::max_batch`]), from
+    /// `req.sample` on; a provider that overrides this asks for them in one request. The
+    /// images come back in sample order. A platform may return fewer than asked: the
+    /// caller counts the missing ones as failed. The default sends one request per
+    /// sample through [`Provider::generate`].
+    fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> impl Future<Output = Result<Vec<Generation>, ProviderError>> + Send {
+        one_by_one(self, req, count)
+    }
+}
+
+/// `count` samples through `generate`, one request each.
+async fn one_by_one<P: Provider + ?Sized>(
+    p: &P,
+    req: GenerationRequest<'_>,
+    count: u32,
+) -> Result<Vec<Generation>, ProviderError> {
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let one = GenerationRequest {
+            sample: req.sample + i,
+            ..req
+        };
+        out.push(p.generate(one).await?);
+    }
+    Ok(out)
 }
 
 /// The provider a suite names.
@@ -283,6 +318,18 @@ pub fn missing_key(model: &ModelPin) -> Option<String> {
     key_env(model).filter(|v| ApiKey::from_env(v).is_none())
 }
 
+/// Most samples one request to a suite's model returns, known without a key, for the
+/// `--dry-run` plan; the built provider's [`Provider::max_batch`] says the same.
+#[must_use]
+pub fn max_batch(model: &ModelPin) -> u32 {
+    match model.provider {
+        ProviderKind::Fal => fal::max_images(model),
+        ProviderKind::Openrouter => openrouter::max_images(model),
+        ProviderKind::Openai => openai::MAX_N,
+        ProviderKind::Replicate | ProviderKind::Ark | ProviderKind::Sim | ProviderKind::Folder => 1,
+    }
+}
+
 /// Requests in flight when `--concurrency` is not given: what each platform's default
 /// account limits comfortably allow.
 #[must_use]
@@ -352,6 +399,39 @@ impl Provider for AnyProvider {
             Self::Replicate(p) => scrubbed(p.generate(req).await, p.key()),
             Self::Ark(p) => scrubbed(p.generate(req).await, p.key()),
             Self::Openai(p) => scrubbed(p.generate(req).await, p.key()),
+        }
+    }
+
+    fn max_batch(&self) -> u32 {
+        match self {
+            Self::Fal(p) => p.max_batch(),
+            Self::Openrouter(p) => p.max_batch(),
+            Self::Openai(p) => p.max_batch(),
+            Self::Sim(_) | Self::Folder(_) | Self::Replicate(_) | Self::Ark(_) => 1,
+        }
+    }
+
+    async fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> Result<Vec<Generation>, ProviderError> {
+        let scrubbed = |r: Result<Vec<Generation>, ProviderError>, key: &ApiKey| {
+            r.map(|mut gs| {
+                for g in &mut gs {
+                    g.metadata.scrub(key);
+                }
+                gs
+            })
+        };
+        match self {
+            Self::Fal(p) => scrubbed(p.generate_batch(req, count).await, p.key()),
+            Self::Openrouter(p) => scrubbed(p.generate_batch(req, count).await, p.key()),
+            Self::Openai(p) => scrubbed(p.generate_batch(req, count).await, p.key()),
+            // One image per request, through the scrubbing `generate`.
+            Self::Sim(_) | Self::Folder(_) | Self::Replicate(_) | Self::Ark(_) => {
+                one_by_one(self, req, count).await
+            }
         }
     }
 }

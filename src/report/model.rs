@@ -190,6 +190,10 @@ pub struct SuiteReport {
 pub struct RunStats {
     /// Requests sent, retries included.
     pub requests: u64,
+    /// Images those requests asked for: more than `requests` where a platform returns
+    /// several samples per request. Absent from runs written before batching.
+    #[serde(default)]
+    pub images: u64,
     /// Retries.
     pub retries: u64,
     /// Wall time in seconds.
