@@ -108,9 +108,7 @@ pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output)
             ));
         }
     }
-    outln!(
-        "dry run: {total} requests for {images} images, est. ${cost:.2}; nothing was sent"
-    );
+    outln!("dry run: {total} requests for {images} images, est. ${cost:.2}; nothing was sent");
 }
 
 pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {

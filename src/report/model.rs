@@ -226,6 +226,19 @@ pub struct RunReport {
     pub stats: RunStats,
 }
 
+impl RunStats {
+    /// "N requests", or "N requests for M images" when a platform returned several
+    /// samples per request.
+    #[must_use]
+    pub fn requests_label(&self) -> String {
+        if self.images > self.requests {
+            format!("{} requests for {} images", self.requests, self.images)
+        } else {
+            format!("{} requests", self.requests)
+        }
+    }
+}
+
 impl RunReport {
     /// Sorts cases by severity and derives the overall verdict from them.
     pub fn finish(&mut self) {

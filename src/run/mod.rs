@@ -9,5 +9,5 @@ mod progress;
 
 pub use execute::{ExecOptions, Finished, Stats, execute, execute_on};
 pub use plan::{Batch, Job, Selection, batches, plan, plan_all};
-pub use tokio_util::sync::CancellationToken;
 pub use progress::Progress;
+pub use tokio_util::sync::CancellationToken;

@@ -115,12 +115,17 @@ mod tests {
             .flat_map(|(case, n)| (0..n).map(move |sample| Job { case, sample }))
             .collect();
         let b = batches(&jobs, 6);
-        let counts: Vec<(usize, u32, u32)> = b.iter().map(|b| (b.case, b.sample, b.count)).collect();
+        let counts: Vec<(usize, u32, u32)> =
+            b.iter().map(|b| (b.case, b.sample, b.count)).collect();
         assert_eq!(counts, [(0, 0, 6), (0, 6, 2), (1, 0, 3), (2, 0, 1)]);
         let back: Vec<Job> = b.iter().flat_map(|b| b.jobs()).collect();
         assert_eq!(back, jobs);
         assert_eq!(batches(&jobs, 1).len(), jobs.len());
-        assert_eq!(batches(&jobs, 0).len(), jobs.len(), "0 means one per request");
+        assert_eq!(
+            batches(&jobs, 0).len(),
+            jobs.len(),
+            "0 means one per request"
+        );
         // A gap in the samples (a resumed case) starts a new request.
         let gap = [Job { case: 0, sample: 0 }, Job { case: 0, sample: 2 }];
         assert_eq!(batches(&gap, 6).len(), 2);

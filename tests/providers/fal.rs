@@ -272,8 +272,10 @@ impl wiremock::Respond for Seedream {
                 "type": "less_than_equal"}]}));
         };
         let images: Vec<_> = (0..n)
-            .map(|i| json!({"url": format!("{}/files/{i}.png", self.uri), "content_type": "image/png",
-                            "width": 32, "height": 32}))
+            .map(|i| {
+                json!({"url": format!("{}/files/{i}.png", self.uri), "content_type": "image/png",
+                            "width": 32, "height": 32})
+            })
             .collect();
         ResponseTemplate::new(200).set_body_json(json!({"images": images, "seed": 42}))
     }
@@ -398,10 +400,7 @@ async fn the_budget_counts_requests_not_images() {
     assert_eq!(asked.len(), 1, "one request sent");
     assert_eq!(stats.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
     let ok = results.iter().filter(|r| r.is_ok()).count();
-    let skipped: Vec<_> = results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .collect();
+    let skipped: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(ok as u64, asked[0], "the request's images all kept");
     assert_eq!(ok + skipped.len(), 8);
     assert!(skipped.iter().all(|e| e.kind == ErrorKind::Budget));
@@ -476,15 +475,23 @@ fn record_sends_one_request_per_case_for_three_samples() {
         "{stdout}"
     );
     let o = driftgate(&["record", "fal.yaml"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let posts = rt.block_on(received(&server, "POST", &format!("/{t2i}")));
     assert_eq!(posts.len(), 2, "one request per case");
     assert!(posts.iter().all(|r| json_body(r)["num_images"] == 3));
     // Every image of each batch is kept, in order: the emulator's 0, 1, 2.
     for case in ["bottle", "shoe"] {
         for i in 0..3u8 {
-            let png = std::fs::read(dir.path().join(format!("baselines/fal-batch/{case}/{i}.png")))
-                .expect("sample stored");
+            let png = std::fs::read(
+                dir.path()
+                    .join(format!("baselines/fal-batch/{case}/{i}.png")),
+            )
+            .expect("sample stored");
             let img = image::load_from_memory(&png).unwrap().to_rgb8();
             assert_eq!(img.get_pixel(0, 0)[0], 10 * i, "{case} sample {i}");
         }
