@@ -279,6 +279,73 @@ fn backoff(base: Duration, attempt: u32, retry_after: Option<Duration>) -> Durat
 mod tests {
     use super::*;
 
+    /// A platform that never answers.
+    struct Silent;
+
+    impl Provider for Silent {
+        async fn generate(&self, _: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelling_the_token_ends_every_job_as_interrupted() {
+        let suite = crate::suite::Suite {
+            id: "s".into(),
+            file: "s.yaml".into(),
+            model: crate::suite::ModelPin {
+                provider: crate::suite::ProviderKind::Sim,
+                endpoint: "sim".into(),
+                version: None,
+                base_url: None,
+                api_key_env: None,
+                send_seed: true,
+                price_per_image: None,
+                path: None,
+                mode: None,
+                route: None,
+                poll_interval_ms: None,
+                rpm: None,
+            },
+            cases: vec![crate::suite::Case {
+                id: "c".into(),
+                prompt: "p".into(),
+                references: Vec::new(),
+                tags: Vec::new(),
+                size: crate::suite::Size {
+                    width: 8,
+                    height: 8,
+                },
+                seed: None,
+                samples: 2,
+                params: crate::suite::Params::default(),
+                thresholds: crate::suite::Thresholds::default(),
+                line: 1,
+            }],
+        };
+        let cancel = CancellationToken::new();
+        let options = ExecOptions {
+            concurrency: 1,
+            cancel: cancel.clone(),
+            ..ExecOptions::default()
+        };
+        let later = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            later.cancel();
+        });
+        let jobs = [Job { case: 0, sample: 0 }, Job { case: 0, sample: 1 }];
+        let stats = Stats::default();
+        let out = execute(&Silent, &suite, &jobs, options, &stats, |f| f).await;
+        assert_eq!(out.len(), 2, "every job reported");
+        for f in &out {
+            let e = f.result.as_ref().unwrap_err();
+            assert!(e.message.contains("interrupted"), "{e}");
+        }
+        // The first request was dropped in flight; the second was never sent.
+        assert_eq!(stats.requests.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn a_short_batch_fails_only_the_missing_samples() {
         let batch = Batch {
