@@ -118,6 +118,38 @@ fn exec_options(
     (exec, build)
 }
 
+/// A token the first Ctrl-C cancels, after printing `message`; a second Ctrl-C quits at
+/// once. A token rather than a process-wide flag: the executor wakes on it instead of
+/// polling, and an embedder or a test runs several executors with tokens of their own.
+fn cancel_on_ctrl_c(
+    rt: &tokio::runtime::Runtime,
+    message: &'static str,
+) -> crate::run::CancellationToken {
+    let token = crate::run::CancellationToken::new();
+    let cancel = token.clone();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+            eprintln!("{message}");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    token
+}
+
+/// "N requests" or "N requests for M images", for the line a command prints before
+/// it sends anything.
+fn requests_and_images(jobs: &[crate::run::Job], model: &crate::suite::ModelPin) -> String {
+    let requests = crate::run::batches(jobs, crate::provider::max_batch(model)).len();
+    if requests == jobs.len() {
+        format!("{requests} requests")
+    } else {
+        format!("{requests} requests for {} images", jobs.len())
+    }
+}
+
 /// The run's deadline instant, from `--deadline`.
 fn deadline(args: &ProviderArgs) -> Option<std::time::Instant> {
     args.deadline

@@ -27,7 +27,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     let plans = plan_all(&suites, &sel);
     let mut manifests = Vec::new();
     let mut existing = Vec::new();
-    // Held until the end: released on return, and a killed holder's lock is stale.
+    // Held until the end: released on return, and by the OS if this process is killed.
     let mut locks = Vec::new();
     for (suite, (cases, _)) in suites.iter().zip(&plans) {
         if !args.common.dry_run {
@@ -70,10 +70,10 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         suites.iter().zip(&plans).zip(manifests).zip(&providers)
     {
         out.note(format!(
-            "{}: recording {} cases ({} requests to {})",
+            "{}: recording {} cases ({} to {})",
             suite.id,
             cases.len(),
-            jobs.len(),
+            super::requests_and_images(jobs, &suite.model),
             suite.model.provider.name()
         ));
         let options = super::exec_options(&args.common, suite, deadline).0;
@@ -136,8 +136,9 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         );
     }
     out.detail(format!(
-        "{} requests, {} retries",
+        "{} requests for {} images, {} retries",
         stats.requests.load(Ordering::SeqCst),
+        stats.images.load(Ordering::SeqCst),
         stats.retries.load(Ordering::SeqCst)
     ));
     if failed > 0 {

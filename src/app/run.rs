@@ -64,13 +64,18 @@ pub(super) fn preflight(
 
 pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output) {
     let mut total = 0u64;
+    let mut images = 0u64;
     let mut cost = 0.0;
     for (suite, cases) in suites.iter().zip(selected) {
-        let n: u64 = cases
-            .iter()
-            .map(|&c| u64::from(suite.cases[c].samples))
-            .sum();
-        total += n;
+        // Images are what a platform bills; requests are what budgets and rate limits
+        // count. A platform that returns several samples per request makes them differ.
+        let batch = u64::from(crate::provider::max_batch(&suite.model));
+        let (requests, n) = cases.iter().fold((0u64, 0u64), |(r, n), &c| {
+            let k = u64::from(suite.cases[c].samples);
+            (r + k.div_ceil(batch), n + k)
+        });
+        total += requests;
+        images += n;
         if let Some(var) = crate::provider::missing_key(&suite.model) {
             outln!(
                 "problem: suite {} needs {var}, which is not set; `run` and `record` will stop",
@@ -80,7 +85,7 @@ pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output)
         let price = suite.model.price_per_image.unwrap_or(0.0);
         cost += price * n as f64;
         outln!(
-            "suite {} ({} {}): {} cases, {n} requests, est. ${:.2}",
+            "suite {} ({} {}): {} cases, {requests} requests for {n} images, est. ${:.2}",
             suite.id,
             suite.model.provider.name(),
             suite.model.endpoint,
@@ -95,7 +100,7 @@ pub(super) fn print_plan(suites: &[Suite], selected: &[Vec<usize>], out: Output)
             ));
         }
     }
-    outln!("dry run: {total} requests, est. ${cost:.2}; nothing was sent");
+    outln!("dry run: {total} requests for {images} images, est. ${cost:.2}; nothing was sent");
 }
 
 pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
@@ -133,26 +138,22 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     let rt = runtime()?;
     // Ctrl-C stops sending but still judges what arrived and writes the report, marked
     // incomplete; a second Ctrl-C quits at once.
-    rt.spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            crate::run::interrupt();
-            eprintln!(
-                "interrupted: writing the report with what arrived (Ctrl-C again to quit now)"
-            );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    let cancel = super::cancel_on_ctrl_c(
+        &rt,
+        "interrupted: writing the report with what arrived (Ctrl-C again to quit now)",
+    );
     for (((suite, (cases, jobs)), mut manifest), provider) in
         suites.iter().zip(&plans).zip(manifests).zip(&providers)
     {
-        let options = super::exec_options(&args.common, suite, deadline).0;
+        let options = crate::run::ExecOptions {
+            cancel: cancel.clone(),
+            ..super::exec_options(&args.common, suite, deadline).0
+        };
         out.note(format!(
-            "{}: {} cases, {} requests to {}",
+            "{}: {} cases, {} to {}",
             suite.id,
             cases.len(),
-            jobs.len(),
+            super::requests_and_images(jobs, &suite.model),
             suite.model.provider.name()
         ));
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
@@ -248,6 +249,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     }
     report.stats = RunStats {
         requests: stats.requests.load(Ordering::SeqCst),
+        images: stats.images.load(Ordering::SeqCst),
         retries: stats.retries.load(Ordering::SeqCst),
         duration_s: started.elapsed().as_secs_f64(),
         spend: Some(crate::report::Spend::tally(&report.cases, |id| {

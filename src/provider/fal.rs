@@ -20,12 +20,19 @@ use crate::suite::ModelPin;
 
 const QUEUE_HOST: &str = "https://queue.fal.run";
 const SYNC_HOST: &str = "https://fal.run";
+/// Most images one Seedream request asks for: `num_images` is "Number of separate model
+/// generations to be run with the prompt", range 1-6 on fal's Seedream v4.5 page (see
+/// `../shared/specs/fal/fal-js/libs/client/src/types/endpoints.seedream-excerpt.ts` and
+/// `../shared/providers.md` section 1.2). Other fal endpoints document other ranges or
+/// none, so they get one image per request until the endpoint catalogue says more.
+const SEEDREAM_MAX_IMAGES: u32 = 6;
 
 /// The fal.ai provider.
 #[derive(Debug)]
 pub struct Fal {
     http: Http,
     sync: bool,
+    max_batch: u32,
     schedule: poll::Schedule,
 }
 
@@ -39,6 +46,7 @@ impl Fal {
         Self {
             http,
             sync: model.mode.as_deref() == Some("sync"),
+            max_batch: super::max_batch(model),
             schedule: poll::Schedule {
                 every: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
                 deadline,
@@ -50,7 +58,7 @@ impl Fal {
         rb.header("Authorization", format!("Key {}", self.http.key().expose()))
     }
 
-    fn body(req: &GenerationRequest<'_>) -> Result<Value, ProviderError> {
+    fn body(req: &GenerationRequest<'_>, count: u32) -> Result<Value, ProviderError> {
         let mut body = json!({
             "prompt": req.case.prompt,
             "image_size": { "width": req.case.size.width, "height": req.case.size.height },
@@ -67,6 +75,9 @@ impl Fal {
                 .collect();
         }
         merge_params(&mut body, &req.case.params);
+        // Set after the params: the runner keeps exactly the images it asked for, and a
+        // `num_images` in params would be billed for images nobody reads.
+        body["num_images"] = json!(count);
         Ok(body)
     }
 
@@ -181,8 +192,27 @@ impl poll::Job for FalJob<'_> {
 
 impl Provider for Fal {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+        let mut images = self.generate_batch(req, 1).await?;
+        images
+            .drain(..)
+            .next()
+            .ok_or_else(|| bad_answer("the result has no images"))
+    }
+
+    fn max_batch(&self) -> u32 {
+        self.max_batch
+    }
+
+    /// One request for `count` images (`num_images`). fal reports one `seed` per request
+    /// and does not document which seed each image of a batch was drawn with, so every
+    /// image carries the seed the platform reported.
+    async fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> Result<Vec<Generation>, ProviderError> {
         let start = Instant::now();
-        let body = Self::body(&req)?;
+        let body = Self::body(&req, count)?;
         let endpoint = req.model.endpoint.trim_matches('/');
         let (result, request_id, units) = if self.sync {
             let url = self.http.url(SYNC_HOST, &format!("/{endpoint}"))?;
@@ -194,36 +224,52 @@ impl Provider for Fal {
         } else {
             self.queue(endpoint, &body).await?
         };
-        let image = result
+        let images = result
             .get("images")
             .and_then(Value::as_array)
-            .and_then(|a| a.first())
+            .filter(|a| !a.is_empty())
             .ok_or_else(|| bad_answer("the result has no images"))?;
-        let url = image
-            .get("url")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad_answer("the result image has no url"))?;
-        let bytes = self.http.image(url).await?;
-        let mut identity = super::Headers::default();
-        identity.insert_fields("fal.", image, &["content_type"]);
-        if let (Some(w), Some(h)) = (
-            image.get("width").and_then(Value::as_u64),
-            image.get("height").and_then(Value::as_u64),
-        ) {
-            identity.insert("fal.size".to_string(), format!("{w}x{h}"));
+        let seed = result.get("seed").and_then(Value::as_u64);
+        // Billed per request: kept on the first image so a night's sum counts it once.
+        let mut units = units;
+        let mut out = Vec::with_capacity(count as usize);
+        for image in images.iter().take(count as usize) {
+            let url = image
+                .get("url")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad_answer("the result image has no url"))?;
+            let bytes = self.http.image(url).await?;
+            let mut identity = super::Headers::default();
+            identity.insert_fields("fal.", image, &["content_type"]);
+            if let (Some(w), Some(h)) = (
+                image.get("width").and_then(Value::as_u64),
+                image.get("height").and_then(Value::as_u64),
+            ) {
+                identity.insert("fal.size".to_string(), format!("{w}x{h}"));
+            }
+            out.push(Generation {
+                bytes,
+                metadata: Metadata {
+                    request_id: request_id.clone(),
+                    model: None,
+                    seed,
+                    duration_ms: elapsed_ms(start),
+                    headers: identity,
+                    billable_units: units.take(),
+                    ..Metadata::default()
+                },
+            });
         }
-        Ok(Generation {
-            bytes,
-            metadata: Metadata {
-                request_id,
-                model: None,
-                seed: result.get("seed").and_then(Value::as_u64),
-                duration_ms: elapsed_ms(start),
-                headers: identity,
-                billable_units: units,
-                ..Metadata::default()
-            },
-        })
+        Ok(out)
+    }
+}
+
+/// Most images one request of `model` asks for.
+pub(super) fn max_images(model: &ModelPin) -> u32 {
+    if model.endpoint.contains("bytedance/seedream/") {
+        SEEDREAM_MAX_IMAGES
+    } else {
+        1
     }
 }
 

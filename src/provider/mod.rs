@@ -217,6 +217,41 @@ pub trait Provider: Send + Sync {
         &self,
         req: GenerationRequest<'_>,
     ) -> impl Future<Output = Result<Generation, ProviderError>> + Send;
+
+    /// Most independent samples one request can return. Default: 1.
+    fn max_batch(&self) -> u32 {
+        1
+    }
+
+    /// Generates `count` samples of one case (at most [`Provider::max_batch`]), from
+    /// `req.sample` on; a provider that overrides this asks for them in one request. The
+    /// images come back in sample order. A platform may return fewer than asked: the
+    /// caller counts the missing ones as failed. The default sends one request per
+    /// sample through [`Provider::generate`].
+    fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> impl Future<Output = Result<Vec<Generation>, ProviderError>> + Send {
+        one_by_one(self, req, count)
+    }
+}
+
+/// `count` samples through `generate`, one request each.
+async fn one_by_one<P: Provider + ?Sized>(
+    p: &P,
+    req: GenerationRequest<'_>,
+    count: u32,
+) -> Result<Vec<Generation>, ProviderError> {
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let one = GenerationRequest {
+            sample: req.sample + i,
+            ..req
+        };
+        out.push(p.generate(one).await?);
+    }
+    Ok(out)
 }
 
 /// The provider a suite names.
@@ -371,6 +406,29 @@ pub fn missing_key(model: &ModelPin) -> Option<String> {
     }
 }
 
+/// Most samples one request to a suite's model returns, known without a key, for the
+/// `--dry-run` plan and for the built provider alike: the platform's limit for its request
+/// shape (fal `num_images` on Seedream, OpenAI and OpenRouter `n`, none in chat mode),
+/// narrowed by the endpoint catalogue where it knows the model behind the endpoint.
+#[must_use]
+pub fn max_batch(model: &ModelPin) -> u32 {
+    let platform = match model.provider {
+        ProviderKind::Fal => fal::max_images(model),
+        ProviderKind::Openrouter => openrouter::max_images(model),
+        ProviderKind::Openai => openai::MAX_N,
+        ProviderKind::Replicate
+        | ProviderKind::Ark
+        | ProviderKind::Wavespeed
+        | ProviderKind::Atlascloud
+        | ProviderKind::Sim
+        | ProviderKind::Folder => 1,
+    };
+    match crate::catalog::lookup(model.provider, &model.endpoint) {
+        Some(entry) => entry.batch.map_or(1, |b| b.max).min(platform),
+        None => platform,
+    }
+}
+
 /// Requests in flight when `--concurrency` is not given: what each platform's default
 /// account limits comfortably allow.
 #[must_use]
@@ -418,7 +476,7 @@ pub fn build_with(model: &ModelPin, opts: &BuildOptions) -> Result<AnyProvider, 
             AnyProvider::Replicate(replicate::Replicate::new(client()?, model, opts.deadline))
         }
         ProviderKind::Ark => AnyProvider::Ark(ark::Ark::new(client()?)),
-        ProviderKind::Openai => AnyProvider::Openai(openai::OpenAi::new(client()?)),
+        ProviderKind::Openai => AnyProvider::Openai(openai::OpenAi::new(client()?, model)),
         ProviderKind::Wavespeed => {
             AnyProvider::Wavespeed(wavespeed::WaveSpeed::new(client()?, model, opts.deadline))
         }
@@ -451,6 +509,51 @@ impl Provider for AnyProvider {
             Self::Openai(p) => scrubbed(p.generate(req).await, Some(p.key())),
             Self::Wavespeed(p) => scrubbed(p.generate(req).await, Some(p.key())),
             Self::Atlascloud(p) => scrubbed(p.generate(req).await, Some(p.key())),
+        }
+    }
+
+    fn max_batch(&self) -> u32 {
+        match self {
+            Self::Fal(p) => p.max_batch(),
+            Self::Openrouter(p) => p.max_batch(),
+            Self::Openai(p) => p.max_batch(),
+            Self::Sim(_)
+            | Self::Folder(_)
+            | Self::Replicate(_)
+            | Self::Ark(_)
+            | Self::Wavespeed(_)
+            | Self::Atlascloud(_) => 1,
+        }
+    }
+
+    async fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> Result<Vec<Generation>, ProviderError> {
+        // The same boundary as `generate`'s, for every image of the batch.
+        let scrubbed = |r: Result<Vec<Generation>, ProviderError>, key: &ApiKey| match r {
+            Ok(mut gs) => {
+                for g in &mut gs {
+                    g.metadata.scrub(Some(key));
+                }
+                Ok(gs)
+            }
+            Err(e) => Err(e.scrubbed(Some(key))),
+        };
+        match self {
+            Self::Fal(p) => scrubbed(p.generate_batch(req, count).await, p.key()),
+            Self::Openrouter(p) => scrubbed(p.generate_batch(req, count).await, p.key()),
+            Self::Openai(p) => scrubbed(p.generate_batch(req, count).await, p.key()),
+            // One image per request, through the scrubbing `generate`.
+            Self::Sim(_)
+            | Self::Folder(_)
+            | Self::Replicate(_)
+            | Self::Ark(_)
+            | Self::Wavespeed(_)
+            | Self::Atlascloud(_) => {
+                one_by_one(self, req, count).await
+            }
         }
     }
 }

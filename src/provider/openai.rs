@@ -17,11 +17,16 @@ use super::{
 };
 
 const HOST: &str = "https://api.openai.com";
+/// Most images one request asks for: `n` is "Must be between 1 and 10" in both
+/// `CreateImageRequest` and `CreateImageEditRequest` of `../shared/specs/openai-openapi.yaml`
+/// (`dall-e-3` allows only `n=1`; a suite pinning it would be refused by the platform).
+pub(super) const MAX_N: u32 = 10;
 
 /// The OpenAI provider.
 #[derive(Debug)]
 pub struct OpenAi {
     http: Http,
+    max_batch: u32,
 }
 
 impl OpenAi {
@@ -30,21 +35,42 @@ impl OpenAi {
         self.http.key()
     }
 
-    pub(super) fn new(http: Http) -> Self {
-        Self { http }
+    pub(super) fn new(http: Http, model: &crate::suite::ModelPin) -> Self {
+        Self {
+            http,
+            max_batch: super::max_batch(model),
+        }
     }
 }
 
 impl Provider for OpenAi {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+        self.generate_batch(req, 1)
+            .await?
+            .drain(..)
+            .next()
+            .ok_or_else(no_data)
+    }
+
+    fn max_batch(&self) -> u32 {
+        self.max_batch
+    }
+
+    /// One request for `count` images (`n`). There is no seed, so there is none to record.
+    async fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> Result<Vec<Generation>, ProviderError> {
         let start = Instant::now();
         let mut fields = json!({
             "model": req.model.endpoint,
             "prompt": req.case.prompt,
-            "n": 1,
             "size": format!("{}x{}", req.case.size.width, req.case.size.height),
         });
         merge_params(&mut fields, &req.case.params);
+        // After the params: the runner keeps exactly the images it asked for.
+        fields["n"] = json!(count);
         let refs = read_references(req.case)?;
         let client = self.http.client();
         let rb = if refs.is_empty() {
@@ -81,10 +107,11 @@ impl Provider for OpenAi {
             .http
             .json(rb.bearer_auth(self.http.key().expose()))
             .await?;
-        let item = v.pointer("/data/0").ok_or_else(|| {
-            ProviderError::new(ErrorKind::Fatal, "unexpected answer from OpenAI: no data")
-        })?;
-        let bytes = self.http.b64_or_url(item, "OpenAI").await?;
+        let items = v
+            .get("data")
+            .and_then(serde_json::Value::as_array)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(no_data)?;
         let mut identity = super::Headers::default();
         if let Some(h) = header_str(&headers, "openai-version") {
             identity.insert("openai-version".to_string(), h);
@@ -94,16 +121,25 @@ impl Provider for OpenAi {
             &v,
             &["size", "quality", "output_format", "background"],
         );
-        Ok(Generation {
-            bytes,
-            metadata: Metadata {
-                request_id: header_str(&headers, "x-request-id"),
-                model: None,
-                seed: None,
-                duration_ms: elapsed_ms(start),
-                headers: identity,
-                ..Metadata::default()
-            },
-        })
+        let request_id = header_str(&headers, "x-request-id");
+        let mut out = Vec::with_capacity(count as usize);
+        for item in items.iter().take(count as usize) {
+            out.push(Generation {
+                bytes: self.http.b64_or_url(item, "OpenAI").await?,
+                metadata: Metadata {
+                    request_id: request_id.clone(),
+                    model: None,
+                    seed: None,
+                    duration_ms: elapsed_ms(start),
+                    headers: identity.clone(),
+                    ..Metadata::default()
+                },
+            });
+        }
+        Ok(out)
     }
+}
+
+fn no_data() -> ProviderError {
+    ProviderError::new(ErrorKind::Fatal, "unexpected answer from OpenAI: no data")
 }

@@ -19,6 +19,12 @@ use super::{
 use crate::suite::{ModelPin, Route};
 
 const HOST: &str = "https://openrouter.ai";
+/// Most images one Image API request asks for: `n` is an "Upper bound on the number of
+/// images to generate (1-10). Providers may return fewer images, and providers that only
+/// support single-image generation reject n > 1" (`ImageGenerationRequest` in
+/// `../shared/specs/openrouter/typescript-sdk/in.openapi.yaml`). Chat completions have
+/// no image count, so chat mode asks for one image per request.
+const IMAGES_MAX_N: u32 = 10;
 
 /// The OpenRouter provider.
 #[derive(Debug)]
@@ -26,6 +32,7 @@ pub struct OpenRouter {
     http: Http,
     chat: bool,
     route: Option<Route>,
+    max_batch: u32,
 }
 
 impl OpenRouter {
@@ -39,10 +46,11 @@ impl OpenRouter {
             http,
             chat: model.mode.as_deref() == Some("chat"),
             route: model.route.clone(),
+            max_batch: super::max_batch(model),
         }
     }
 
-    fn body(&self, req: &GenerationRequest<'_>) -> Result<Value, ProviderError> {
+    fn body(&self, req: &GenerationRequest<'_>, count: u32) -> Result<Value, ProviderError> {
         let refs: Vec<Value> = read_references(req.case)?
             .iter()
             .map(|(_, b)| json!({ "type": "image_url", "image_url": { "url": data_uri(b) } }))
@@ -63,7 +71,6 @@ impl OpenRouter {
             let mut b = json!({
                 "model": req.model.endpoint,
                 "prompt": req.case.prompt,
-                "n": 1,
             });
             // A pixel size next to the user's own aspect_ratio or resolution is a 400.
             if !["aspect_ratio", "resolution"]
@@ -84,14 +91,37 @@ impl OpenRouter {
             body["provider"] = json!({ "order": r.order, "allow_fallbacks": r.allow_fallbacks });
         }
         merge_params(&mut body, &req.case.params);
+        if !self.chat {
+            // After the params: the runner keeps exactly the images it asked for.
+            body["n"] = json!(count);
+        }
         Ok(body)
     }
 }
 
 impl Provider for OpenRouter {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+        self.generate_batch(req, 1)
+            .await?
+            .drain(..)
+            .next()
+            .ok_or_else(no_image)
+    }
+
+    fn max_batch(&self) -> u32 {
+        self.max_batch
+    }
+
+    /// One request for `count` images (`n`, Image API only). OpenRouter reports no seed;
+    /// a single image records the seed sent, while the images of a batch record none,
+    /// since the spec does not say which seed each of them was drawn with.
+    async fn generate_batch(
+        &self,
+        req: GenerationRequest<'_>,
+        count: u32,
+    ) -> Result<Vec<Generation>, ProviderError> {
         let start = Instant::now();
-        let body = self.body(&req)?;
+        let body = self.body(&req, count)?;
         let path = if self.chat {
             "/api/v1/chat/completions"
         } else {
@@ -119,23 +149,24 @@ impl Provider for OpenRouter {
                 raw.as_bytes(),
             ));
         }
-        let src = if self.chat {
+        let sources: Vec<&str> = if self.chat {
             v.pointer("/choices/0/message/images/0/image_url/url")
                 .and_then(Value::as_str)
+                .into_iter()
+                .collect()
         } else {
-            v.pointer("/data/0/b64_json").and_then(Value::as_str)
+            v.get("data")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d.get("b64_json").and_then(Value::as_str))
+                        .collect()
+                })
+                .unwrap_or_default()
         };
-        let src = src.ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::Fatal,
-                "unexpected answer from OpenRouter: no image in the response",
-            )
-        })?;
-        let bytes = if self.chat {
-            self.http.image(src).await?
-        } else {
-            super::http::decode_b64(src)?
-        };
+        if sources.is_empty() {
+            return Err(no_image());
+        }
         let mut identity = super::Headers::default();
         // `provider` names the upstream host that served the request: a change is a
         // change of build even when the slug stays the same.
@@ -143,18 +174,46 @@ impl Provider for OpenRouter {
         if let Some(mt) = v.pointer("/data/0/media_type").and_then(Value::as_str) {
             identity.insert("openrouter.media_type".to_string(), mt.to_string());
         }
-        Ok(Generation {
-            bytes,
-            metadata: Metadata {
-                request_id: v.get("id").and_then(Value::as_str).map(str::to_string),
-                model: v.get("model").and_then(Value::as_str).map(str::to_string),
-                seed: seed_to_send(&req),
-                duration_ms: elapsed_ms(start),
-                headers: identity,
-                // Both `/images` and chat answers carry `usage.cost` (USD) per the spec.
-                cost_usd: v.pointer("/usage/cost").and_then(Value::as_f64),
-                ..Metadata::default()
-            },
-        })
+        let seed = if count == 1 { seed_to_send(&req) } else { None };
+        let mut out = Vec::with_capacity(count as usize);
+        // Both `/images` and chat answers carry `usage.cost` (USD) per the spec: the cost of
+        // the whole request, kept on its first image so a night's sum counts it once.
+        let mut cost = v.pointer("/usage/cost").and_then(Value::as_f64);
+        for src in sources.into_iter().take(count as usize) {
+            let bytes = if self.chat {
+                self.http.image(src).await?
+            } else {
+                super::http::decode_b64(src)?
+            };
+            out.push(Generation {
+                bytes,
+                metadata: Metadata {
+                    request_id: v.get("id").and_then(Value::as_str).map(str::to_string),
+                    model: v.get("model").and_then(Value::as_str).map(str::to_string),
+                    seed,
+                    duration_ms: elapsed_ms(start),
+                    headers: identity.clone(),
+                    cost_usd: cost.take(),
+                    ..Metadata::default()
+                },
+            });
+        }
+        Ok(out)
     }
+}
+
+/// Most images one request of `model` asks for.
+pub(super) fn max_images(model: &ModelPin) -> u32 {
+    if model.mode.as_deref() == Some("chat") {
+        1
+    } else {
+        IMAGES_MAX_N
+    }
+}
+
+fn no_image() -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Fatal,
+        "unexpected answer from OpenRouter: no image in the response",
+    )
 }

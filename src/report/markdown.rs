@@ -79,13 +79,13 @@ pub fn render_markdown(report: &RunReport) -> String {
         RunVerdict::Incomplete => "⚠️ incomplete",
     };
     let mut s = format!(
-        "## driftgate: {title}\n\n{} cases: {} drifted, {} errors, {} inconclusive, {} passed · {} requests, {} retries, {:.1} s · run `{}`\n\n",
+        "## driftgate: {title}\n\n{} cases: {} drifted, {} errors, {} inconclusive, {} passed · {}, {} retries, {:.1} s · run `{}`\n\n",
         report.cases.len(),
         report.count(CaseVerdict::Drift),
         report.count(CaseVerdict::Error),
         report.count(CaseVerdict::Inconclusive),
         report.count(CaseVerdict::Pass),
-        report.stats.requests,
+        report.stats.requests_label(),
         report.stats.retries,
         report.stats.duration_s,
         cell(&report.run_id),

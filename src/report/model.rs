@@ -200,6 +200,10 @@ pub struct SuiteReport {
 pub struct RunStats {
     /// Requests sent, retries included.
     pub requests: u64,
+    /// Images those requests asked for: more than `requests` where a platform returns
+    /// several samples per request. Absent from runs written before batching.
+    #[serde(default)]
+    pub images: u64,
     /// Retries.
     pub retries: u64,
     /// Wall time in seconds.
@@ -233,6 +237,19 @@ pub struct RunReport {
     pub cases: Vec<CaseReport>,
     /// Counters.
     pub stats: RunStats,
+}
+
+impl RunStats {
+    /// "N requests", or "N requests for M images" when a platform returned several
+    /// samples per request.
+    #[must_use]
+    pub fn requests_label(&self) -> String {
+        if self.images > self.requests {
+            format!("{} requests for {} images", self.requests, self.images)
+        } else {
+            format!("{} requests", self.requests)
+        }
+    }
 }
 
 impl RunReport {

@@ -140,7 +140,7 @@ pub fn human_summary(report: &RunReport, out_dir: Option<&std::path::Path>) -> S
         ));
     }
     s.push_str(&format!(
-        "{}: {} passed, {} drifted, {} inconclusive, {} errors ({} requests, {} retries, {:.1}s)",
+        "{}: {} passed, {} drifted, {} inconclusive, {} errors ({}, {} retries, {:.1}s)",
         match report.verdict {
             super::RunVerdict::Pass => "PASS",
             super::RunVerdict::Drift => "DRIFT",
@@ -150,7 +150,7 @@ pub fn human_summary(report: &RunReport, out_dir: Option<&std::path::Path>) -> S
         report.count(CaseVerdict::Drift),
         report.count(CaseVerdict::Inconclusive),
         report.count(CaseVerdict::Error),
-        report.stats.requests,
+        report.stats.requests_label(),
         report.stats.retries,
         report.stats.duration_s,
     ));

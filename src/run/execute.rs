@@ -1,19 +1,25 @@
 //! The executor: asks the provider for every job with bounded concurrency, a request
 //! budget and retries, handing each result to the caller as it arrives so that images
 //! go to disk at once instead of piling up in memory.
+//!
+//! Jobs go out in batches: consecutive samples of a case share a request, up to what the
+//! platform returns per request ([`Provider::max_batch`]). Concurrency, the request
+//! budget, the pace and retries all count requests; a failed request fails every sample
+//! it carried, and images a request did not return fail alone.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 
 use super::limit::Pacer;
-use super::plan::Job;
+use super::plan::{Batch, Job, batches};
 use crate::provider::{ErrorKind, Generation, GenerationRequest, Provider, ProviderError};
 use crate::suite::Suite;
 
 /// How the executor behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ExecOptions {
     /// Requests in flight at once.
     pub concurrency: usize,
@@ -28,6 +34,10 @@ pub struct ExecOptions {
     pub deadline: Option<Instant>,
     /// Most requests started per minute, retries included. Default: no limit.
     pub rpm: Option<u32>,
+    /// Stops the run when cancelled (Ctrl-C): nothing more is sent, requests in flight
+    /// are dropped, and every unfinished job ends as "interrupted" so the caller can
+    /// still judge what arrived. Default: a token nobody cancels.
+    pub cancel: CancellationToken,
 }
 
 impl Default for ExecOptions {
@@ -39,6 +49,7 @@ impl Default for ExecOptions {
             backoff_base: Duration::from_millis(250),
             deadline: None,
             rpm: None,
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -54,21 +65,6 @@ fn past_deadline() -> ProviderError {
     )
 }
 
-/// Set once by Ctrl-C (see [`interrupt`]); the whole process winds down after it.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Stops the executor: nothing more is sent, requests in flight are dropped, and every
-/// unfinished job ends as "interrupted" so the caller can still judge what arrived.
-pub fn interrupt() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// Whether [`interrupt`] was called.
-#[must_use]
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
 fn interrupted_error() -> ProviderError {
     ProviderError::new(
         ErrorKind::Budget,
@@ -76,19 +72,13 @@ fn interrupted_error() -> ProviderError {
     )
 }
 
-/// Resolves once [`interrupt`] has been called. Polled: simpler than handing a notifier
-/// to every job, and a 50 ms check costs nothing next to a network request.
-async fn until_interrupted() {
-    while !interrupted() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Counters of a run.
 #[derive(Debug, Default)]
 pub struct Stats {
     /// Requests sent.
     pub requests: AtomicU64,
+    /// Images asked for by those requests.
+    pub images: AtomicU64,
     /// Of which retries.
     pub retries: AtomicU64,
 }
@@ -112,7 +102,7 @@ pub async fn execute<P: Provider, T>(
     mut on_finished: impl FnMut(Finished) -> T,
 ) -> Vec<T> {
     let pacer = options.rpm.map(Pacer::per_minute);
-    let mut stream = finished(provider, suite, jobs, options, stats, pacer.as_ref());
+    let mut stream = finished(provider, suite, jobs, &options, stats, pacer.as_ref());
     let mut out = Vec::with_capacity(jobs.len());
     while let Some(f) = stream.next().await {
         out.push(on_finished(f));
@@ -139,7 +129,7 @@ pub fn execute_on<P: Provider, T: Send>(
         let consumer = s.spawn(move || rx.into_iter().map(on_finished).collect::<Vec<_>>());
         rt.block_on(async {
             let pacer = options.rpm.map(Pacer::per_minute);
-            let mut stream = finished(provider, suite, jobs, options, stats, pacer.as_ref());
+            let mut stream = finished(provider, suite, jobs, &options, stats, pacer.as_ref());
             while let Some(f) = stream.next().await {
                 if tx.send(f).is_err() {
                     break;
@@ -153,20 +143,22 @@ pub fn execute_on<P: Provider, T: Send>(
     })
 }
 
-/// The jobs' results, in completion order, at most `options.concurrency` in flight.
+/// The jobs' results, in completion order, at most `options.concurrency` requests in
+/// flight.
 fn finished<'a, P: Provider>(
     provider: &'a P,
     suite: &'a Suite,
     jobs: &'a [Job],
-    options: ExecOptions,
+    options: &'a ExecOptions,
     stats: &'a Stats,
     pacer: Option<&'a Pacer>,
 ) -> impl futures_util::Stream<Item = Finished> + 'a {
-    let attempt_job = move |job: Job| async move {
+    let cancel = &options.cancel;
+    let attempt_batch = move |batch: Batch| async move {
         let req = GenerationRequest {
             model: &suite.model,
-            case: &suite.cases[job.case],
-            sample: job.sample,
+            case: &suite.cases[batch.case],
+            sample: batch.sample,
         };
         let mut attempt = 0u32;
         let result = loop {
@@ -180,35 +172,42 @@ fn finished<'a, P: Provider>(
                 ));
             }
             if let Some(p) = pacer {
-                p.wait(options.deadline).await;
+                tokio::select! {
+                    () = p.wait(options.deadline) => {}
+                    () = cancel.cancelled() => {}
+                }
             }
-            if interrupted() {
+            if cancel.is_cancelled() {
                 break Err(interrupted_error());
             }
             if options.deadline.is_some_and(|d| Instant::now() >= d) {
                 break Err(past_deadline());
             }
             stats.requests.fetch_add(1, Ordering::SeqCst);
+            stats
+                .images
+                .fetch_add(u64::from(batch.count), Ordering::SeqCst);
             attempt += 1;
             let call = async {
                 match options.deadline {
-                    Some(d) => {
-                        tokio::time::timeout_at((d + CANCEL_GRACE).into(), provider.generate(req))
-                            .await
-                            .unwrap_or_else(|_| Err(past_deadline()))
-                    }
-                    None => provider.generate(req).await,
+                    Some(d) => tokio::time::timeout_at(
+                        (d + CANCEL_GRACE).into(),
+                        provider.generate_batch(req, batch.count),
+                    )
+                    .await
+                    .unwrap_or_else(|_| Err(past_deadline())),
+                    None => provider.generate_batch(req, batch.count).await,
                 }
             };
             let outcome = tokio::select! {
                 r = call => r,
-                () = until_interrupted() => Err(interrupted_error()),
+                () = cancel.cancelled() => Err(interrupted_error()),
             };
             match outcome {
                 Err(e)
                     if e.kind.is_retryable()
                         && attempt < options.max_attempts
-                        && !interrupted() =>
+                        && !cancel.is_cancelled() =>
                 {
                     let wait = backoff(options.backoff_base, attempt, e.retry_after);
                     if options.deadline.is_some_and(|d| Instant::now() + wait >= d) {
@@ -217,17 +216,51 @@ fn finished<'a, P: Provider>(
                     stats.retries.fetch_add(1, Ordering::SeqCst);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
-                        () = until_interrupted() => {}
+                        () = cancel.cancelled() => {}
                     }
                 }
                 other => break other,
             }
         };
-        Finished { job, result }
+        spread(batch, result)
     };
-    futures_util::stream::iter(jobs.iter().copied())
-        .map(attempt_job)
+    futures_util::stream::iter(batches(jobs, provider.max_batch()))
+        .map(attempt_batch)
         .buffer_unordered(options.concurrency.max(1))
+        .flat_map(futures_util::stream::iter)
+}
+
+/// One result per sample of a batch: a failed request fails them all, and a sample the
+/// platform did not return fails on its own.
+fn spread(batch: Batch, result: Result<Vec<Generation>, ProviderError>) -> Vec<Finished> {
+    match result {
+        Err(e) => batch
+            .jobs()
+            .map(|job| Finished {
+                job,
+                result: Err(e.clone()),
+            })
+            .collect(),
+        Ok(images) => {
+            let got = images.len();
+            let mut images = images.into_iter();
+            batch
+                .jobs()
+                .map(|job| Finished {
+                    job,
+                    result: images.next().ok_or_else(|| {
+                        ProviderError::new(
+                            ErrorKind::Fatal,
+                            format!(
+                                "the platform returned {got} of the {} images asked for in one request",
+                                batch.count
+                            ),
+                        )
+                    }),
+                })
+                .collect()
+        }
+    }
 }
 
 /// Exponential backoff with full jitter, or the provider's Retry-After when given.
@@ -245,6 +278,98 @@ fn backoff(base: Duration, attempt: u32, retry_after: Option<Duration>) -> Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A platform that never answers.
+    struct Silent;
+
+    impl Provider for Silent {
+        async fn generate(&self, _: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelling_the_token_ends_every_job_as_interrupted() {
+        let suite = crate::suite::Suite {
+            id: "s".into(),
+            file: "s.yaml".into(),
+            model: crate::suite::ModelPin {
+                provider: crate::suite::ProviderKind::Sim,
+                endpoint: "sim".into(),
+                version: None,
+                base_url: None,
+                api_key_env: None,
+                send_seed: true,
+                price_per_image: None,
+                path: None,
+                mode: None,
+                route: None,
+                poll_interval_ms: None,
+                rpm: None,
+                seed_honoured: true,
+            },
+            warnings: Vec::new(),
+            cases: vec![crate::suite::Case {
+                id: "c".into(),
+                prompt: "p".into(),
+                references: Vec::new(),
+                tags: Vec::new(),
+                size: crate::suite::Size {
+                    width: 8,
+                    height: 8,
+                },
+                seed: None,
+                samples: 2,
+                params: crate::suite::Params::default(),
+                thresholds: crate::suite::Thresholds::default(),
+                line: 1,
+            }],
+        };
+        let cancel = CancellationToken::new();
+        let options = ExecOptions {
+            concurrency: 1,
+            cancel: cancel.clone(),
+            ..ExecOptions::default()
+        };
+        let later = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            later.cancel();
+        });
+        let jobs = [Job { case: 0, sample: 0 }, Job { case: 0, sample: 1 }];
+        let stats = Stats::default();
+        let out = execute(&Silent, &suite, &jobs, options, &stats, |f| f).await;
+        assert_eq!(out.len(), 2, "every job reported");
+        for f in &out {
+            let e = f.result.as_ref().unwrap_err();
+            assert!(e.message.contains("interrupted"), "{e}");
+        }
+        // The first request was dropped in flight; the second was never sent.
+        assert_eq!(stats.requests.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_short_batch_fails_only_the_missing_samples() {
+        let batch = Batch {
+            case: 2,
+            sample: 6,
+            count: 2,
+        };
+        let one = Generation {
+            bytes: vec![1],
+            metadata: crate::provider::Metadata::default(),
+        };
+        let out = spread(batch, Ok(vec![one]));
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].job, Job { case: 2, sample: 6 });
+        assert!(out[0].result.is_ok());
+        let e = out[1].result.as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Fatal);
+        assert!(e.message.contains("returned 1 of the 2 images"), "{e}");
+        let failed = spread(batch, Err(ProviderError::new(ErrorKind::Rejected, "no")));
+        assert!(failed.iter().all(|f| f.result.is_err()));
+        assert_eq!(failed.len(), 2);
+    }
 
     #[test]
     fn backoff_honours_retry_after_and_grows() {

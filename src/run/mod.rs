@@ -7,6 +7,7 @@ mod limit;
 mod plan;
 mod progress;
 
-pub use execute::{ExecOptions, Finished, Stats, execute, execute_on, interrupt, interrupted};
-pub use plan::{Job, Selection, plan, plan_all};
+pub use execute::{ExecOptions, Finished, Stats, execute, execute_on};
+pub use plan::{Batch, Job, Selection, batches, plan, plan_all};
 pub use progress::Progress;
+pub use tokio_util::sync::CancellationToken;

@@ -71,7 +71,7 @@ pub enum StoreError {
         why: String,
     },
     /// Another live driftgate is changing the suite's baselines.
-    #[error("another driftgate is recording suite {suite} (pid {pid}); wait for it to finish, or remove {} if no driftgate is running", path.display())]
+    #[error("another driftgate is recording suite {suite} (pid {pid}); wait for it to finish: the lock on {} ends with that process, however it ends", path.display())]
     Locked {
         /// The suite.
         suite: String,

@@ -1,32 +1,44 @@
-//! One writer per suite: `<baselines>/<suite>/.lock` holds the pid of the driftgate that
-//! is changing the suite's baselines.
+//! One writer per suite: `<baselines>/<suite>/.lock`, locked with the operating
+//! system's file lock by the driftgate that is changing the suite's baselines.
 //!
-//! The lock file is published with a hard link from a temporary file that already holds
-//! the pid, so a lock is never seen empty. A lock whose process is gone (killed, crashed)
-//! is stale and taken over; liveness is read from `/proc`, so on systems without it a
-//! leftover lock must be removed by hand, as the error message says.
+//! The lock belongs to the open file, so the operating system releases it when its
+//! process ends, however it ends: a killed or crashed holder leaves no stale lock, and
+//! nothing has to read process liveness from `/proc`. The file holds the holder's pid,
+//! only so the message for a refused writer can name it.
+//!
+//! On Unix the holder removes the file before releasing it, so a finished record leaves
+//! nothing behind. A writer that opened the file just before that removal locks a file
+//! no one else can see; it notices that the path now names another file (or none) and
+//! starts over. Elsewhere the file is left in place and reused.
 
-use std::fs;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::StoreError;
-use super::atomic::TEMP_PREFIX;
 
 /// Name of the lock file inside a suite's baseline folder.
 pub const LOCK_FILE: &str = ".lock";
 
+/// Tries before a held lock is reported: [`holder`] probes the lock for an instant, and
+/// a writer arriving in that instant must not be refused for it.
+const ATTEMPTS: u32 = 5;
+const RETRY: Duration = Duration::from_millis(20);
+
 /// A held lock; dropping it releases the suite.
 #[derive(Debug)]
 pub struct SuiteLock {
+    file: File,
     path: PathBuf,
 }
 
 impl SuiteLock {
-    /// Takes the lock of the suite whose baselines live in `dir`, failing at once when a
-    /// live process holds it.
+    /// Takes the lock of the suite whose baselines live in `dir`, failing at once when
+    /// another driftgate holds it.
     ///
     /// # Errors
-    /// [`StoreError::Locked`] when another live driftgate holds it; I/O failures.
+    /// [`StoreError::Locked`] when another driftgate holds it; I/O failures.
     pub fn acquire(dir: &Path, suite: &str) -> Result<Self, StoreError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -34,70 +46,87 @@ impl SuiteLock {
         };
         fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(LOCK_FILE);
-        let me = std::process::id();
-        let tmp = dir.join(format!("{TEMP_PREFIX}{me}-lock"));
-        fs::write(&tmp, format!("{me}\n")).map_err(io(&tmp))?;
-        // Two attempts: the second after removing a stale lock.
-        let mut result = Err(StoreError::Locked {
-            suite: suite.to_string(),
-            pid: 0,
-            path: path.clone(),
-        });
-        for _ in 0..2 {
-            match fs::hard_link(&tmp, &path) {
+        let mut pid = 0;
+        for attempt in 0..ATTEMPTS {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io(&path))?;
+            match file.try_lock() {
                 Ok(()) => {
-                    result = Ok(Self { path: path.clone() });
-                    break;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match holder(dir) {
-                    Some(pid) if pid != me => {
-                        result = Err(StoreError::Locked {
-                            suite: suite.to_string(),
-                            pid,
-                            path: path.clone(),
-                        });
-                        break;
+                    if !names(&path, &file) {
+                        continue;
                     }
-                    _ => {
-                        // Stale: its process is gone (or the file is unreadable debris).
-                        let _ = fs::remove_file(&path);
-                    }
-                },
-                Err(e) => {
-                    result = Err(StoreError::Io {
-                        path: path.clone(),
-                        source: e,
-                    });
-                    break;
+                    file.set_len(0)
+                        .and_then(|()| writeln!(file, "{}", std::process::id()))
+                        .and_then(|()| file.flush())
+                        .map_err(io(&path))?;
+                    return Ok(Self { file, path });
                 }
+                Err(TryLockError::WouldBlock) => {
+                    pid = read_pid(&path).unwrap_or(pid);
+                    if attempt + 1 < ATTEMPTS {
+                        std::thread::sleep(RETRY);
+                    }
+                }
+                Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
             }
         }
-        let _ = fs::remove_file(&tmp);
-        result
+        Err(StoreError::Locked {
+            suite: suite.to_string(),
+            pid,
+            path,
+        })
     }
 }
 
 impl Drop for SuiteLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // Removed while still locked, so no writer can lock this file and find it gone
+        // only afterwards without noticing (see the module documentation).
+        if cfg!(unix) {
+            let _ = fs::remove_file(&self.path);
+        }
+        let _ = self.file.unlock();
     }
 }
 
-/// The pid of the live process holding the lock in `dir`, if any.
-#[must_use]
-pub fn holder(dir: &Path) -> Option<u32> {
-    let text = fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
-    let pid: u32 = text.trim().parse().ok()?;
-    alive(pid).then_some(pid)
+/// Whether `path` still names the open `file`.
+#[cfg(unix)]
+fn names(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(path), file.metadata()) {
+        (Ok(p), Ok(f)) => p.dev() == f.dev() && p.ino() == f.ino(),
+        _ => false,
+    }
 }
 
-fn alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        // No portable, safe liveness test: assume the holder runs, and let the user
-        // remove a leftover lock as the error message explains.
-        true
+/// Whether `path` still names the open `file`: always, since the file is never removed
+/// off Unix.
+#[cfg(not(unix))]
+fn names(_path: &Path, _file: &File) -> bool {
+    true
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The pid of the process holding the lock in `dir`, if one holds it (0 when its pid is
+/// not written yet). The caller's own lock counts: compare with `std::process::id()`.
+#[must_use]
+pub fn holder(dir: &Path) -> Option<u32> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        // Free: the shared lock is released with the file at once.
+        Ok(()) => None,
+        Err(TryLockError::WouldBlock) => Some(read_pid(&path).unwrap_or(0)),
+        // A file that cannot be locked cannot be held either.
+        Err(TryLockError::Error(_)) => None,
     }
 }
 
@@ -109,16 +138,33 @@ mod tests {
     fn second_holder_is_refused_and_release_frees() {
         let t = tempfile::tempdir().unwrap();
         let lock = SuiteLock::acquire(t.path(), "s").unwrap();
-        // Same process: treated as ours, so simulate another live holder (pid 1).
-        fs::write(t.path().join(LOCK_FILE), "1\n").unwrap();
-        if cfg!(target_os = "linux") {
-            assert!(matches!(
-                SuiteLock::acquire(t.path(), "s"),
-                Err(StoreError::Locked { pid: 1, .. })
-            ));
+        let me = std::process::id();
+        assert_eq!(holder(t.path()), Some(me));
+        // The lock belongs to the open file, so a second open in this process is refused
+        // like another process would be, with the holder's pid for the message.
+        match SuiteLock::acquire(t.path(), "s") {
+            Err(StoreError::Locked { pid, .. }) => assert_eq!(pid, me),
+            other => panic!("expected Locked, got {other:?}"),
         }
         drop(lock);
-        assert!(!t.path().join(LOCK_FILE).exists());
+        assert_eq!(holder(t.path()), None);
+        if cfg!(unix) {
+            assert!(!t.path().join(LOCK_FILE).exists());
+        }
         let _again = SuiteLock::acquire(t.path(), "s").unwrap();
+    }
+
+    #[test]
+    fn a_leftover_file_without_a_lock_is_free() {
+        let t = tempfile::tempdir().unwrap();
+        // What a killed holder leaves: the file with its pid, but no lock.
+        fs::write(t.path().join(LOCK_FILE), "1\n").unwrap();
+        assert_eq!(holder(t.path()), None);
+        let lock = SuiteLock::acquire(t.path(), "s").unwrap();
+        assert_eq!(
+            read_pid(&t.path().join(LOCK_FILE)),
+            Some(std::process::id())
+        );
+        drop(lock);
     }
 }

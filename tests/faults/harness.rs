@@ -116,10 +116,12 @@ pub fn fal_suite(base: &str, samples: u32) -> String {
     )
 }
 
-/// The fal sync answer pointing at `url`.
+/// The fal sync answer pointing at `url`: six images, the most a Seedream request asks
+/// for, of which driftgate keeps the `num_images` it asked for.
 pub fn answer(url: &str) -> ResponseTemplate {
+    let image = json!({"url": url, "content_type": "image/png", "width": 32, "height": 32});
     ResponseTemplate::new(200).set_body_json(json!({
-        "images": [{"url": url, "content_type": "image/png", "width": 32, "height": 32}],
+        "images": vec![image; 6],
         "seed": 7
     }))
 }

@@ -54,7 +54,11 @@ async fn transient_then_ok(first: ResponseTemplate) {
     fal.when("FAULTY", Sequence::new(first, answer(&fal.file("ok.png"))))
         .await;
     clears(&p, &file);
-    assert_eq!(fal.requests("FAULTY").await, 4, "3 samples, one retried");
+    assert_eq!(
+        fal.requests("FAULTY").await,
+        2,
+        "3 samples in one request, retried once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,8 +101,8 @@ async fn rate_limited_forever_gives_up_after_bounded_retries() {
     persists(&p, &file, &[], "Rate limit exceeded for this key");
     assert_eq!(
         fal.requests("FAULTY").await,
-        12,
-        "4 attempts per sample, no more"
+        4,
+        "4 attempts of the case's one request, no more"
     );
 }
 
@@ -113,7 +117,7 @@ async fn server_error_forever_is_an_error_with_the_providers_message() {
     )
     .await;
     persists(&p, &file, &[], "Model is warming up");
-    assert_eq!(fal.requests("FAULTY").await, 12);
+    assert_eq!(fal.requests("FAULTY").await, 4);
 }
 
 /// A raw server on 127.0.0.1 for what wiremock cannot do: each connection gets `serve`.
@@ -235,7 +239,7 @@ async fn json_without_the_image_field_is_an_error() {
     )
     .await;
     persists(&p, &file, &[], "the result has no images");
-    assert_eq!(fal.requests("FAULTY").await, 3, "not retried");
+    assert_eq!(fal.requests("FAULTY").await, 1, "not retried");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -306,7 +310,7 @@ async fn content_filter_refusal_is_an_error_with_the_providers_message() {
     persists(&p, &file, &[], "content filtered");
     let report = p.json("out/run.json");
     assert!(reasons(case(&report, "faulty")).contains("flagged by the safety checker"));
-    assert_eq!(fal.requests("FAULTY").await, 3, "not retried");
+    assert_eq!(fal.requests("FAULTY").await, 1, "not retried");
 }
 
 #[tokio::test(flavor = "multi_thread")]

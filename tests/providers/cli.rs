@@ -44,10 +44,12 @@ fn driftgate(dir: &Path, args: &[&str]) -> std::process::Output {
 
 async fn serve_ok(server: &MockServer) {
     let uri = server.uri();
+    // The suite's three samples come back from one request.
+    let image = json!({"url": format!("{uri}/files/out.png"), "content_type": "image/png", "width": 32, "height": 32});
     Mock::given(method("POST"))
         .and(path(format!("/{EP}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "images": [{"url": format!("{uri}/files/out.png"), "content_type": "image/png", "width": 32, "height": 32}],
+            "images": vec![image; 3],
             "seed": 7
         })))
         .mount(server)

@@ -255,3 +255,249 @@ async fn missing_key_is_an_error_before_any_request() {
             .contains("DRIFTGATE_TEST_SURELY_UNSET_VAR")
     );
 }
+
+/// fal's Seedream rule for `num_images`: 1 to 6 (default 1), each a separate generation.
+/// Answers with that many images, `/files/<i>.png`, or fal's 422 outside the range.
+struct Seedream {
+    uri: String,
+}
+
+impl wiremock::Respond for Seedream {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body = json_body(req);
+        let n = match body.get("num_images") {
+            None => Some(1),
+            Some(v) => v.as_u64().filter(|n| (1..=6).contains(n)),
+        };
+        let Some(n) = n else {
+            return ResponseTemplate::new(422).set_body_json(json!({"detail": [{
+                "loc": ["body", "num_images"], "msg": "Input should be less than or equal to 6",
+                "type": "less_than_equal"}]}));
+        };
+        let images: Vec<_> = (0..n)
+            .map(|i| {
+                json!({"url": format!("{}/files/{i}.png", self.uri), "content_type": "image/png",
+                            "width": 32, "height": 32})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"images": images, "seed": 42}))
+    }
+}
+
+/// A sync Seedream emulator: every image of a batch is a different PNG, so the order
+/// of the samples shows.
+async fn seedream(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("/{EP}")))
+        .respond_with(Seedream { uri: server.uri() })
+        .mount(server)
+        .await;
+    for i in 0..6u8 {
+        Mock::given(method("GET"))
+            .and(path(format!("/files/{i}.png")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "image/png")
+                    .set_body_bytes(common::png(10 * i)),
+            )
+            .mount(server)
+            .await;
+    }
+}
+
+/// Runs `samples` samples of one case through the executor; returns each sample's
+/// result in sample order, the `num_images` of every request, and the run's counters.
+async fn batched(
+    server: &MockServer,
+    samples: u32,
+    max_requests: Option<u64>,
+) -> (
+    Vec<Result<driftgate::provider::Generation, driftgate::provider::ProviderError>>,
+    Vec<u64>,
+    driftgate::run::Stats,
+) {
+    let mut m = common::model(ProviderKind::Fal, EP, &server.uri());
+    m.mode = Some("sync".into());
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = common::case(dir.path(), 0);
+    c.samples = samples;
+    let suite = driftgate::suite::Suite {
+        id: "wire".into(),
+        file: "wire.yaml".into(),
+        model: m.clone(),
+        cases: vec![c],
+        warnings: Vec::new(),
+    };
+    let p = common::provider(&m);
+    let stats = driftgate::run::Stats::default();
+    let options = driftgate::run::ExecOptions {
+        concurrency: 2,
+        max_requests,
+        backoff_base: Duration::from_millis(5),
+        ..driftgate::run::ExecOptions::default()
+    };
+    let (_, jobs) = driftgate::run::plan(&suite, &driftgate::run::Selection::default(), 0);
+    let mut out = driftgate::run::execute(&p, &suite, &jobs, options, &stats, |f| f).await;
+    out.sort_by_key(|f| f.job.sample);
+    let asked = received(server, "POST", &format!("/{EP}"))
+        .await
+        .iter()
+        .map(|r| json_body(r)["num_images"].as_u64().unwrap())
+        .collect();
+    (out.into_iter().map(|f| f.result).collect(), asked, stats)
+}
+
+#[tokio::test]
+async fn three_samples_are_one_request() {
+    let server = MockServer::start().await;
+    seedream(&server).await;
+    let (results, asked, stats) = batched(&server, 3, None).await;
+    assert_eq!(asked, [3], "one request for the case");
+    assert_eq!(stats.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(stats.images.load(std::sync::atomic::Ordering::SeqCst), 3);
+    for (i, r) in results.iter().enumerate() {
+        let g = r.as_ref().expect("every image kept");
+        assert_eq!(g.bytes, common::png(10 * i as u8), "sample {i} in order");
+        // fal reports one seed per request; each image records it.
+        assert_eq!(g.metadata.seed, Some(42));
+    }
+}
+
+#[tokio::test]
+async fn eight_samples_are_six_then_two() {
+    let server = MockServer::start().await;
+    seedream(&server).await;
+    let (results, mut asked, _) = batched(&server, 8, None).await;
+    asked.sort_unstable();
+    assert_eq!(asked, [2, 6]);
+    assert_eq!(results.len(), 8);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(results[7].as_ref().unwrap().bytes, common::png(10));
+}
+
+#[tokio::test]
+async fn the_emulator_refuses_seven_images_as_fal_does() {
+    let server = MockServer::start().await;
+    seedream(&server).await;
+    let mut m = common::model(ProviderKind::Fal, EP, &server.uri());
+    m.mode = Some("sync".into());
+    let dir = tempfile::tempdir().unwrap();
+    let c = common::case(dir.path(), 0);
+    let p = common::provider(&m);
+    assert_eq!(p.max_batch(), 6);
+    let req = GenerationRequest {
+        model: &m,
+        case: &c,
+        sample: 0,
+    };
+    let e = p.generate_batch(req, 7).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected);
+    assert!(e.message.contains("less than or equal to 6"), "{e}");
+    assert_eq!(p.generate_batch(req, 6).await.unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn the_budget_counts_requests_not_images() {
+    let server = MockServer::start().await;
+    seedream(&server).await;
+    let (results, asked, stats) = batched(&server, 8, Some(1)).await;
+    assert_eq!(asked.len(), 1, "one request sent");
+    assert_eq!(stats.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let skipped: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(ok as u64, asked[0], "the request's images all kept");
+    assert_eq!(ok + skipped.len(), 8);
+    assert!(skipped.iter().all(|e| e.kind == ErrorKind::Budget));
+}
+
+#[tokio::test]
+async fn a_short_or_failed_batch_fails_its_samples() {
+    // fal answers with one image whatever was asked.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{EP}")))
+        .respond_with(result_ok(&server.uri()))
+        .mount(&server)
+        .await;
+    common::mount_images(&server).await;
+    let (results, asked, _) = batched(&server, 3, None).await;
+    assert_eq!(asked, [3]);
+    assert!(results[0].is_ok());
+    for r in &results[1..] {
+        let e = r.as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Fatal);
+        assert!(e.message.contains("returned 1 of the 3 images"), "{e}");
+    }
+    // A refused request fails every sample it carried, and is not retried.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{EP}")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"detail": "bad size"})))
+        .mount(&server)
+        .await;
+    let (results, asked, _) = batched(&server, 3, None).await;
+    assert_eq!(asked, [3]);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_err_and(|e| e.kind == ErrorKind::Rejected))
+    );
+}
+
+#[test]
+fn record_sends_one_request_per_case_for_three_samples() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        seedream(&server).await;
+        server
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let t2i = EP;
+    std::fs::write(
+        dir.path().join("fal.yaml"),
+        format!(
+            "suite: fal-batch\nmodel:\n  provider: fal\n  endpoint: {t2i}\n  base_url: {}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  mode: sync\ndefaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: 3\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n  - id: shoe\n    prompt: a red shoe\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let driftgate = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_driftgate"))
+            .current_dir(dir.path())
+            .env("DRIFTGATE_WIRE_KEY", KEY)
+            .env("CI", "1")
+            .args(args)
+            .args(["--baselines", "baselines"])
+            .output()
+            .expect("binary runs")
+    };
+    let plan = driftgate(&["record", "--dry-run", "fal.yaml"]);
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        stdout.contains("dry run: 2 requests for 6 images"),
+        "{stdout}"
+    );
+    let o = driftgate(&["record", "fal.yaml"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let posts = rt.block_on(received(&server, "POST", &format!("/{t2i}")));
+    assert_eq!(posts.len(), 2, "one request per case");
+    assert!(posts.iter().all(|r| json_body(r)["num_images"] == 3));
+    // Every image of each batch is kept, in order: the emulator's 0, 1, 2.
+    for case in ["bottle", "shoe"] {
+        for i in 0..3u8 {
+            let png = std::fs::read(
+                dir.path()
+                    .join(format!("baselines/fal-batch/{case}/{i}.png")),
+            )
+            .expect("sample stored");
+            let img = image::load_from_memory(&png).unwrap().to_rgb8();
+            assert_eq!(img.get_pixel(0, 0)[0], 10 * i, "{case} sample {i}");
+        }
+    }
+}

@@ -164,3 +164,74 @@ async fn faults() {
     })
     .await;
 }
+
+/// `n` images in one request, per the spec's `ImagesResponse`: each `data` item a sample.
+#[tokio::test]
+async fn samples_are_batched_with_n_and_the_body_validates() {
+    let server = MockServer::start().await;
+    let body = json!({
+        "created": 1_713_833_628,
+        "data": (0..4u8).map(|i| json!({"b64_json": b64(&common::png(10 * i))})).collect::<Vec<_>>(),
+        "size": "1024x1024", "quality": "high"
+    });
+    assert_valid("ImagesResponse", &body);
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Openai, EP, &server.uri());
+    let mut c = common::case(dir.path(), 0);
+    c.samples = 14;
+    let suite = driftgate::suite::Suite {
+        id: "wire".into(),
+        file: "wire.yaml".into(),
+        model: m.clone(),
+        cases: vec![c],
+        warnings: Vec::new(),
+    };
+    let p = common::provider(&m);
+    assert_eq!(driftgate::provider::Provider::max_batch(&p), 10);
+    let stats = driftgate::run::Stats::default();
+    let (_, jobs) = driftgate::run::plan(&suite, &driftgate::run::Selection::default(), 0);
+    let mut out = driftgate::run::execute(
+        &p,
+        &suite,
+        &jobs,
+        driftgate::run::ExecOptions::default(),
+        &stats,
+        |f| f,
+    )
+    .await;
+    out.sort_by_key(|f| f.job.sample);
+    let reqs = received(&server, "POST", "/v1/images/generations").await;
+    let mut n: Vec<u64> = reqs
+        .iter()
+        .map(|r| {
+            let body = json_body(r);
+            assert_valid("CreateImageRequest", &body);
+            body["n"].as_u64().unwrap()
+        })
+        .collect();
+    n.sort_unstable();
+    assert_eq!(n, [4, 10], "14 samples: requests of 10 and 4");
+    assert_eq!(stats.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // The emulator always answers with 4 images: the request of 10 keeps 4, and its
+    // other 6 samples are errors, never duplicates.
+    let ok: Vec<_> = out.iter().filter(|f| f.result.is_ok()).collect();
+    assert_eq!(ok.len(), 8);
+    let first = out
+        .iter()
+        .find(|f| f.job.sample == 1)
+        .and_then(|f| f.result.as_ref().ok())
+        .expect("sample 1");
+    assert_eq!(first.bytes, common::png(10));
+    assert!(
+        out.iter()
+            .filter_map(|f| f.result.as_ref().err())
+            .all(|e| e.message.contains("returned 4 of the 10 images"))
+    );
+    // The spec caps `n` at 10: what max_batch keeps to.
+    assert!(!schema("CreateImageRequest").is_valid(&json!({"prompt": "x", "n": 11})));
+}

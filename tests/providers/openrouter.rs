@@ -135,6 +135,43 @@ async fn faults() {
     .await;
 }
 
+/// The Image API's `n` (1-10) asks for several samples at once; chat mode has no count.
+#[tokio::test]
+async fn images_api_batches_samples_with_n() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/images"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "created": 1_748_372_400,
+            "data": (0..3u8).map(|i| json!({"b64_json": b64(&common::png(10 * i)), "media_type": "image/png"})).collect::<Vec<_>>(),
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Openrouter, EP, &server.uri());
+    let c = common::case(dir.path(), 0);
+    let p = common::provider(&m);
+    use driftgate::provider::Provider as _;
+    assert_eq!(p.max_batch(), 10);
+    let req = driftgate::provider::GenerationRequest {
+        model: &m,
+        case: &c,
+        sample: 0,
+    };
+    let images = p.generate_batch(req, 3).await.expect("generated");
+    let tones: Vec<Vec<u8>> = images.iter().map(|g| g.bytes.clone()).collect();
+    assert_eq!(tones, [common::png(0), common::png(10), common::png(20)]);
+    // OpenRouter reports no seed, and does not say which seed each image of a batch had.
+    assert!(images.iter().all(|g| g.metadata.seed.is_none()));
+    let body = json_body(&received(&server, "POST", "/api/v1/images").await[0]);
+    assert_eq!(body["n"], 3);
+    assert_eq!(body["seed"], 42);
+
+    let mut chat = m.clone();
+    chat.mode = Some("chat".into());
+    assert_eq!(common::provider(&chat).max_batch(), 1);
+}
+
 #[tokio::test]
 async fn image_only_models_ask_for_images_only_and_size_yields_to_aspect_ratio() {
     let server = MockServer::start().await;
