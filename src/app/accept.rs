@@ -12,13 +12,13 @@ use std::path::{Component, Path};
 
 use super::Output;
 use crate::cli::AcceptArgs;
+use crate::digest::sha256_hex;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, RunReport};
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
-use crate::digest::sha256_hex;
 
 /// A case ready to be written: its images as PNG, in sample order, and what the provider said.
 struct Ready<'a> {

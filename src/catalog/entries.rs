@@ -163,7 +163,10 @@ pub static ENTRIES: &[Entry] = &[
         seed: Seed::Unconfirmed,
         references: OPENROUTER_REFS,
         // `n`: "Upper bound on the number of images to generate (1-10)".
-        batch: Some(Batch { param: "n", max: 10 }),
+        batch: Some(Batch {
+            param: "n",
+            max: 10,
+        }),
         evidence: OPENROUTER_EVIDENCE,
         modalities: Some(&["image"]),
         price_per_image: None,
@@ -176,7 +179,10 @@ pub static ENTRIES: &[Entry] = &[
         default_size: (2048, 2048),
         seed: Seed::Unconfirmed,
         references: OPENROUTER_REFS,
-        batch: Some(Batch { param: "n", max: 10 }),
+        batch: Some(Batch {
+            param: "n",
+            max: 10,
+        }),
         evidence: OPENROUTER_EVIDENCE,
         modalities: Some(&["image"]),
         price_per_image: None,
@@ -269,7 +275,10 @@ pub static ENTRIES: &[Entry] = &[
             sent_as: SentAs::Multipart,
         },
         // `n`: "The number of images to generate. Must be between 1 and 10."
-        batch: Some(Batch { param: "n", max: 10 }),
+        batch: Some(Batch {
+            param: "n",
+            max: 10,
+        }),
         evidence: "openai-version header, echoed size, quality, output format, background",
         modalities: None,
         price_per_image: None,

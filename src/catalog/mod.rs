@@ -106,7 +106,8 @@ impl Sizes {
         if self.accepts(width, height) {
             return (width, height);
         }
-        let dist = |(w, h): (u32, u32)| u64::from(w.abs_diff(width)) + u64::from(h.abs_diff(height));
+        let dist =
+            |(w, h): (u32, u32)| u64::from(w.abs_diff(width)) + u64::from(h.abs_diff(height));
         let scaled = |factor: f64| -> (u32, u32) {
             // Rounded outward so that the result lands inside the range, not on its edge.
             let up = factor >= 1.0;
@@ -126,7 +127,10 @@ impl Sizes {
             Self::Any => return (width, height),
             Self::OneOf(list) => candidates.extend_from_slice(list),
             Self::SidesOrPixels { sides, pixels } => {
-                candidates.push((width.clamp(sides.0, sides.1), height.clamp(sides.0, sides.1)));
+                candidates.push((
+                    width.clamp(sides.0, sides.1),
+                    height.clamp(sides.0, sides.1),
+                ));
                 candidates.push(scaled((pixels.0 as f64 / px).sqrt()));
                 candidates.push(scaled((pixels.1 as f64 / px).sqrt()));
             }
@@ -171,7 +175,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -306,7 +310,10 @@ mod tests {
         assert!(s.accepts(w, h));
         let aspect = f64::from(w) / f64::from(h);
         assert!((aspect - 4.0 / 3.0).abs() < 0.01, "{w}x{h}");
-        assert!(u64::from(w) * u64::from(h) < 921_600 + 2_000, "{w}x{h} is not the nearest");
+        assert!(
+            u64::from(w) * u64::from(h) < 921_600 + 2_000,
+            "{w}x{h} is not the nearest"
+        );
     }
 
     #[test]
@@ -329,10 +336,19 @@ mod tests {
 
     #[test]
     fn lookup_finds_exact_entries_and_patterns() {
-        let e = lookup(ProviderKind::Fal, "fal-ai/bytedance/seedream/v4.5/text-to-image").unwrap();
+        let e = lookup(
+            ProviderKind::Fal,
+            "fal-ai/bytedance/seedream/v4.5/text-to-image",
+        )
+        .unwrap();
         assert_eq!(e.default_size, (2048, 2048));
         assert_eq!(e.sizes, SEEDREAM_45);
-        assert_eq!(lookup(ProviderKind::Openai, "gpt-image-1").unwrap().default_size, (1024, 1024));
+        assert_eq!(
+            lookup(ProviderKind::Openai, "gpt-image-1")
+                .unwrap()
+                .default_size,
+            (1024, 1024)
+        );
         assert!(lookup(ProviderKind::Fal, "fal-ai/some/other-model").is_none());
         assert!(lookup(ProviderKind::Sim, "sim/v1").is_none());
     }
@@ -357,7 +373,9 @@ mod tests {
             ProviderKind::Atlascloud,
         ] {
             assert!(
-                ENTRIES.iter().any(|e| e.provider == p && e.pattern.contains("4"))
+                ENTRIES
+                    .iter()
+                    .any(|e| e.provider == p && e.pattern.contains("4"))
                     && ENTRIES.iter().any(|e| e.provider == p),
                 "{}",
                 p.name()

@@ -175,10 +175,10 @@ impl BaselineStore {
         let mut parts = name.components();
         let well_formed = crate::paths::is_lexically_inside(name)
             && matches!(
-            (parts.next(), parts.next(), parts.next()),
-            (Some(Component::Normal(c)), Some(Component::Normal(f)), None)
-                if !c.to_string_lossy().starts_with('.') && !f.to_string_lossy().starts_with('.')
-        );
+                (parts.next(), parts.next(), parts.next()),
+                (Some(Component::Normal(c)), Some(Component::Normal(f)), None)
+                    if !c.to_string_lossy().starts_with('.') && !f.to_string_lossy().starts_with('.')
+            );
         if !well_formed {
             return Err(StoreError::BadPath {
                 suite: suite.to_string(),

@@ -79,19 +79,23 @@ fn excerpt(text: &str, line: u64, column: u64) -> Option<String> {
         .next()
         .filter(|q| matches!(q, '"' | '\''))
         .and_then(|q| rest[1..].find(q).map(|i| i + 2));
-    let token = quoted.unwrap_or_else(|| {
-        rest
-        .char_indices()
-        .find(|&(i, c)| {
-            c.is_whitespace()
-                || matches!(c, ',' | '}' | ']')
-                || (c == ':' && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+    let token = quoted
+        .unwrap_or_else(|| {
+            rest.char_indices()
+                .find(|&(i, c)| {
+                    c.is_whitespace()
+                        || matches!(c, ',' | '}' | ']')
+                        || (c == ':'
+                            && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+                })
+                .map_or(rest.len(), |(i, _)| i)
         })
-        .map_or(rest.len(), |(i, _)| i)
-    })
         .max(usize::from(caret < window.len()));
     let end = (caret + token).min(window.len());
-    let end = (caret..=end).rev().find(|&i| window.is_char_boundary(i)).unwrap_or(caret);
+    let end = (caret..=end)
+        .rev()
+        .find(|&i| window.is_char_boundary(i))
+        .unwrap_or(caret);
     let group = Group::with_level(Level::ERROR).element(
         Snippet::source(window.as_str())
             .line_start(index + 1)

@@ -130,14 +130,13 @@ fn load_file(file: &Path, diags: &mut Vec<Diagnostic>) -> Option<Suite> {
         }
     };
     let first_new = diags.len();
-    let suite =
-        match serde_saphyr::from_str_with_options(text, serde_saphyr::Options::default()) {
-            Ok(raw) => validate(file, raw, diags),
-            Err(e) => {
-                diags.push(parse_diagnostic(file, &e));
-                None
-            }
-        };
+    let suite = match serde_saphyr::from_str_with_options(text, serde_saphyr::Options::default()) {
+        Ok(raw) => validate(file, raw, diags),
+        Err(e) => {
+            diags.push(parse_diagnostic(file, &e));
+            None
+        }
+    };
     let mut suite = suite;
     let warnings = suite.iter_mut().flat_map(|s| s.warnings.iter_mut());
     for d in diags[first_new..].iter_mut().chain(warnings) {

@@ -12,7 +12,9 @@ use serde_saphyr::{Location, Spanned};
 
 use super::checked::{Case, ModelPin, Reference, Suite};
 use super::diagnostic::Diagnostic;
-use super::model::{Params, ProviderKind, RawCase, RawDefaults, RawModel, RawSuite, Size, Thresholds};
+use super::model::{
+    Params, ProviderKind, RawCase, RawDefaults, RawModel, RawSuite, Size, Thresholds,
+};
 use crate::catalog::{self, Entry, Seed};
 use crate::digest::sha256_hex;
 use crate::paths::contained;
@@ -379,7 +381,9 @@ fn validate_case(
         None if model.provider == ProviderKind::Fal && refs > FAL_MAX_REFERENCES => {
             found.error(
                 loc,
-                format!("case `{id}`: {refs} references, fal keeps only the last {FAL_MAX_REFERENCES}"),
+                format!(
+                    "case `{id}`: {refs} references, fal keeps only the last {FAL_MAX_REFERENCES}"
+                ),
                 "fal silently drops the extra images: pass at most 10",
             );
         }
@@ -426,7 +430,10 @@ fn validate_case(
         check_billed_params(model, p, &format!("case `{id}`: "), found);
     }
     let mut params = Params::new();
-    for spanned in [defaults.params.as_ref(), rc.params.as_ref()].into_iter().flatten() {
+    for spanned in [defaults.params.as_ref(), rc.params.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         params.extend(spanned.value.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     Case {
@@ -460,7 +467,9 @@ fn check_billed_params(
         if let Some(why) = catalog::billed_extra_images(k, v) {
             found.error(
                 params.referenced,
-                format!("{prefix}params.{k} = {v} {why}, but driftgate keeps one image per request"),
+                format!(
+                    "{prefix}params.{k} = {v} {why}, but driftgate keeps one image per request"
+                ),
                 "the platform bills every image: ask for more images with `samples:` instead",
             );
         }
@@ -564,7 +573,9 @@ mod tests {
             let f = write(
                 t.path(),
                 "s.yaml",
-                &format!("suite: s\nmodel: {{ provider: {provider}, endpoint: {endpoint} }}\ncases:\n  - id: a\n    prompt: p\n"),
+                &format!(
+                    "suite: s\nmodel: {{ provider: {provider}, endpoint: {endpoint} }}\ncases:\n  - id: a\n    prompt: p\n"
+                ),
             );
             load(&[f]).unwrap().remove(0)
         };
@@ -592,13 +603,22 @@ mod tests {
         assert!(!s.model.seed_honoured);
         assert_eq!(s.warnings.len(), 1);
         assert_eq!((s.warnings[0].line, s.warnings[0].column), (2, 35));
-        assert!(s.warnings[0].message.starts_with("seed not honoured by this endpoint"));
+        assert!(
+            s.warnings[0]
+                .message
+                .starts_with("seed not honoured by this endpoint")
+        );
         let json = serde_json::to_value(&s.model).unwrap();
         assert_eq!(json["seed_honoured"], false);
         let sim = write(t.path(), "s.yaml", GOOD);
         let sim = load(&[sim]).unwrap().remove(0);
         assert!(sim.model.seed_honoured);
-        assert!(serde_json::to_value(&sim.model).unwrap().get("seed_honoured").is_none());
+        assert!(
+            serde_json::to_value(&sim.model)
+                .unwrap()
+                .get("seed_honoured")
+                .is_none()
+        );
     }
 
     #[test]
