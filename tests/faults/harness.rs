@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
-pub const EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
+// Not a catalogued Seedream id: the emulator answers 32x32 images, a size the endpoint
+// catalogue would refuse for the real endpoint before any request.
+pub const EP: &str = "fal-ai/emulated/text-to-image";
 /// The key the emulated fal suites read; tests assert it never shows up anywhere.
 pub const KEY_ENV: &str = "DRIFTGATE_FAULTS_KEY";
 pub const KEY: &str = "sentinel-fal-5b1e0c7d9a";

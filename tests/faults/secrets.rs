@@ -31,13 +31,15 @@ const PROVIDERS: &[(&str, &str, &str, &str)] = &[
         "ark",
         "ARK_API_KEY",
         "ark-sentinel-0e6b3c9d12",
-        "seedream-4-5-251128",
+        // An inference endpoint id, not a catalogued model: the catalogue would refuse
+        // the tiny images these runs ask for.
+        "ep-20260101-sentinel",
     ),
     (
         "openai",
         "OPENAI_API_KEY",
         "sk-proj-sentinel-9f4a2e7c58",
-        "gpt-image-1",
+        "gpt-image-2",
     ),
 ];
 
