@@ -61,7 +61,8 @@ pub struct HistoryRecord {
     pub cases: Vec<HistoryCase>,
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+/// The median of the finite values, `None` when there are none.
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return None;
