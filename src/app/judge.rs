@@ -50,25 +50,8 @@ const DISPLAY_SIDE: u32 = 1024;
 
 /// A display copy: at most `DISPLAY_SIDE` on its long side, JPEG quality 90.
 fn display_jpeg(img: &RgbImage) -> Result<Vec<u8>, String> {
-    let (w, h) = img.dimensions();
-    let small;
-    let img = if w.max(h) > DISPLAY_SIDE {
-        let scale = f64::from(DISPLAY_SIDE) / f64::from(w.max(h));
-        let (nw, nh) = (
-            ((f64::from(w) * scale).round() as u32).max(1),
-            ((f64::from(h) * scale).round() as u32).max(1),
-        );
-        small = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
-        &small
-    } else {
-        img
-    };
-    let mut out = Vec::new();
-    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-        &mut out, 90,
-    ))
-    .map_err(|e| format!("cannot encode a display copy: {e}"))?;
-    Ok(out)
+    score::to_display_jpeg(img, DISPLAY_SIDE, 90)
+        .map_err(|e| format!("cannot encode a display copy: {e}"))
 }
 
 fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {

@@ -551,9 +551,7 @@ impl Provider for AnyProvider {
             | Self::Replicate(_)
             | Self::Ark(_)
             | Self::Wavespeed(_)
-            | Self::Atlascloud(_) => {
-                one_by_one(self, req, count).await
-            }
+            | Self::Atlascloud(_) => one_by_one(self, req, count).await,
         }
     }
 }

@@ -62,7 +62,7 @@ pub struct HistoryRecord {
 }
 
 /// The median of the finite values: a failed score does not move the trend line.
-fn median(mut v: Vec<f64>) -> Option<f64> {
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     v.retain(|x| x.is_finite());
     crate::score::median(v)
 }

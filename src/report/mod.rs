@@ -12,6 +12,7 @@ mod spend;
 mod spill;
 mod text;
 mod thumbs;
+mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,7 @@ pub use history::{
     HISTORY_VERSION, HistoryCase, HistoryRecord, TREND_RUNS, append_history, default_history_path,
     read_history,
 };
-pub use html::{esc, render_html, render_html_with_history, write_html};
+pub use html::{render_html, render_html_with_history, write_html};
 pub use junit::{render_junit, write_junit};
 pub use markdown::render_markdown;
 pub use model::{

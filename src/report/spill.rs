@@ -241,6 +241,7 @@ mod tests {
                 db: 123_456.789_012_345,
             },
             palette_delta_e: 0.0,
+            chroma_shift: 0.0,
         });
         let mut nan: Samples = vec![s.clone()].into();
         nan.spill_to(&spill);

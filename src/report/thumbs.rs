@@ -3,7 +3,8 @@
 //!
 //! A thumbnail's path is derived from its source's (`thumbs/<source path>.jpg`), so the
 //! HTML renderer needs no file system access and `driftgate report` can recreate any
-//! that are missing.
+//! that are missing. Decoding and encoding live in `score::image`, as for every image the
+//! crate writes; this file only decides which thumbnails exist and where.
 
 use std::path::Path;
 
@@ -64,22 +65,8 @@ fn make_one(dir: &Path, rel: &str) -> Result<(), ReportError> {
     let Ok(img) = crate::score::decode(&bytes, &crate::score::DecodeLimits::default()) else {
         return Ok(());
     };
-    let (w, h) = img.dimensions();
-    let scale = f64::from(THUMB_MAX) / f64::from(w.max(h).max(1));
-    let small = if scale < 1.0 {
-        // Rounded dimensions of at least 1 px; the casts cannot overflow as scale < 1.
-        let tw = ((f64::from(w) * scale).round() as u32).max(1);
-        let th = ((f64::from(h) * scale).round() as u32).max(1);
-        image::imageops::thumbnail(&img, tw, th)
-    } else {
-        img
-    };
-    let mut jpg = Vec::new();
-    small
-        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-            &mut jpg, QUALITY,
-        ))
-        .map_err(|e| ReportError::Io {
+    let jpg =
+        crate::score::to_display_jpeg(&img, THUMB_MAX, QUALITY).map_err(|e| ReportError::Io {
             path: out.clone(),
             source: std::io::Error::other(e),
         })?;

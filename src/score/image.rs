@@ -1,4 +1,5 @@
-//! Decoding and size normalisation: the only part of `score` that touches codecs.
+//! Decoding, encoding and size normalisation: the only part of the crate that touches
+//! codecs (the report's thumbnails and the run's display copies are encoded here too).
 //!
 //! Everything else in `score` works on decoded 8-bit sRGB buffers. Inputs come from remote
 //! model providers, so decoding is bounded twice: the header's dimensions are checked against
@@ -47,6 +48,9 @@ pub enum ScoreError {
     /// The file is corrupt, truncated or uses an unsupported feature.
     #[error("failed to decode image")]
     Decode(#[source] image::ImageError),
+    /// Pixels could not be encoded as PNG or JPEG.
+    #[error("failed to encode image")]
+    Encode(#[source] image::ImageError),
 }
 
 /// Upper bounds applied before and during decoding.
@@ -153,6 +157,46 @@ pub(crate) fn fit(img: &RgbImage, size: (u32, u32)) -> std::borrow::Cow<'_, RgbI
     }
 }
 
+/// The PNG of an image: bytes that already are a PNG are kept as they are (re-encoding
+/// would change their hash for nothing); anything else is encoded from its decoded pixels.
+///
+/// # Errors
+/// When encoding fails.
+pub fn to_png(bytes: &[u8], img: &RgbImage) -> Result<Vec<u8>, ScoreError> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = Vec::new();
+    img.write_with_encoder(image::codecs::png::PngEncoder::new(&mut out))
+        .map_err(ScoreError::Encode)?;
+    Ok(out)
+}
+
+/// A JPEG copy of `img` for a person to look at: at most `max_side` pixels on its long
+/// side (shrunk with [`RESIZE_FILTER`], never enlarged), at JPEG `quality` (1-100).
+///
+/// # Errors
+/// When encoding fails.
+pub fn to_display_jpeg(img: &RgbImage, max_side: u32, quality: u8) -> Result<Vec<u8>, ScoreError> {
+    let (w, h) = img.dimensions();
+    let long = w.max(h);
+    let small = (long > max_side).then(|| {
+        let scale = f64::from(max_side) / f64::from(long);
+        // At least 1 px; the casts cannot overflow as scale < 1.
+        let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+        image::imageops::resize(img, side(w), side(h), RESIZE_FILTER)
+    });
+    let mut out = Vec::new();
+    small
+        .as_ref()
+        .unwrap_or(img)
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out, quality,
+        ))
+        .map_err(ScoreError::Encode)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +257,31 @@ mod tests {
         let bytes = encode_png(&DynamicImage::ImageRgb8(img));
         let err = decode(&bytes[..bytes.len() / 2], &DecodeLimits::default()).unwrap_err();
         assert!(matches!(err, ScoreError::Decode(_)), "{err:?}");
+    }
+
+    #[test]
+    fn png_bytes_are_kept_and_others_encoded() {
+        let img = RgbImage::from_fn(9, 4, |x, y| image::Rgb([x as u8 * 20, y as u8 * 50, 7]));
+        let png = encode_png(&DynamicImage::ImageRgb8(img.clone()));
+        assert_eq!(to_png(&png, &img).unwrap(), png);
+        let jpeg = to_display_jpeg(&img, 64, 90).unwrap();
+        let again = to_png(&jpeg, &img).unwrap();
+        assert!(again.starts_with(b"\x89PNG"));
+        assert_eq!(decode(&again, &DecodeLimits::default()).unwrap(), img);
+    }
+
+    #[test]
+    fn display_copies_shrink_to_the_long_side_and_never_grow() {
+        let img = RgbImage::from_fn(300, 120, |x, _| image::Rgb([x as u8, 90, 200]));
+        let small = decode(
+            &to_display_jpeg(&img, 100, 90).unwrap(),
+            &DecodeLimits::default(),
+        );
+        assert_eq!(small.unwrap().dimensions(), (100, 40));
+        let same = decode(
+            &to_display_jpeg(&img, 512, 90).unwrap(),
+            &DecodeLimits::default(),
+        );
+        assert_eq!(same.unwrap().dimensions(), (300, 120));
     }
 }

@@ -27,10 +27,12 @@ mod tests;
 pub use self::color::{ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, colour_stats};
 pub use self::hash::hashes;
 pub use self::heatmap::heatmap;
-pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode};
+pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode, to_display_jpeg, to_png};
 pub use self::matched::{AXES as MATCHED_AXES, Patches, matched_shift, patches};
 pub use self::pair::{PairScore, score_pair, score_pair_with, ssim_luma, ssim_rgb};
-pub use self::palette::{PALETTE_MAX_SIDE, PALETTE_SIZE, palette, palette_distance};
+pub use self::palette::{
+    PALETTE_MAX_SIDE, PALETTE_SIZE, PaletteFlow, palette, palette_distance, palette_match,
+};
 pub use self::stats::median;
 pub use self::words::{JND, lab_shift_words};
 
@@ -68,6 +70,10 @@ pub struct Metrics {
     pub lab_shift: LabShift,
     /// Share-weighted CIEDE2000 between the matched dominant palettes.
     pub palette_delta_e: f64,
+    /// Mean chroma of the candidate minus that of the baseline (CIELAB units; positive:
+    /// candidate more saturated). Default: 0, for reports written before it was kept.
+    #[serde(default)]
+    pub chroma_shift: f64,
 }
 
 /// One dominant colour.

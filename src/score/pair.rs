@@ -107,6 +107,7 @@ pub fn score_pair_with(
         delta_e_p95: colour.delta_e_p95,
         lab_shift: colour.lab_shift,
         palette_delta_e: palette::palette_distance(&bp, &cp),
+        chroma_shift: colour.chroma_shift,
     };
     PairScore {
         metrics,

@@ -195,9 +195,25 @@ pub fn palette(img: &RgbImage) -> Vec<PaletteColor> {
     out
 }
 
-/// The greedy transport plan between two palettes: colour mass moved along the
-/// cheapest remaining pair first, as `(index in a, index in b, mass, CIEDE2000)`.
-fn transport(a: &[PaletteColor], b: &[PaletteColor]) -> Vec<(usize, usize, f64, f64)> {
+/// One step of the transport plan between two palettes: a share of colour moved from a
+/// baseline colour to a candidate colour, and what that pair costs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaletteFlow {
+    /// Index of the colour in the first palette.
+    pub from: usize,
+    /// Index of the colour in the second palette.
+    pub to: usize,
+    /// Fraction of the image moved along this pair (the flows sum to 1).
+    pub share: f64,
+    /// CIEDE2000 between the two colours.
+    pub delta_e: f64,
+}
+
+/// The greedy transport plan between two palettes: colour mass moved along the cheapest
+/// remaining pair first, in that order. This is the match [`palette_distance`] charges,
+/// exposed so a report can show the very pairs behind the number.
+#[must_use]
+pub fn palette_match(a: &[PaletteColor], b: &[PaletteColor]) -> Vec<PaletteFlow> {
     let mut pairs: Vec<(f64, usize, usize)> = a
         .iter()
         .enumerate()
@@ -211,12 +227,17 @@ fn transport(a: &[PaletteColor], b: &[PaletteColor]) -> Vec<(usize, usize, f64, 
     let mut left_a: Vec<f64> = a.iter().map(|c| c.share).collect();
     let mut left_b: Vec<f64> = b.iter().map(|c| c.share).collect();
     let mut plan = Vec::new();
-    for (de, i, j) in pairs {
-        let flow = left_a[i].min(left_b[j]);
-        if flow > 0.0 {
-            plan.push((i, j, flow, de));
-            left_a[i] -= flow;
-            left_b[j] -= flow;
+    for (delta_e, from, to) in pairs {
+        let share = left_a[from].min(left_b[to]);
+        if share > 0.0 {
+            plan.push(PaletteFlow {
+                from,
+                to,
+                share,
+                delta_e,
+            });
+            left_a[from] -= share;
+            left_b[to] -= share;
         }
     }
     plan
@@ -225,13 +246,14 @@ fn transport(a: &[PaletteColor], b: &[PaletteColor]) -> Vec<(usize, usize, f64, 
 /// Share-weighted CIEDE2000 between two palettes.
 ///
 /// Colour mass is moved greedily along the cheapest remaining pair (a greedy transport
-/// plan), so a colour that grew or shrank is charged against its nearest counterparts in
-/// proportion to the share that moved, and identical palettes cost exactly 0.
+/// plan, [`palette_match`]), so a colour that grew or shrank is charged against its
+/// nearest counterparts in proportion to the share that moved, and identical palettes
+/// cost exactly 0.
 pub fn palette_distance(a: &[PaletteColor], b: &[PaletteColor]) -> f64 {
-    let plan = transport(a, b);
-    let moved: f64 = plan.iter().map(|p| p.2).sum();
+    let plan = palette_match(a, b);
+    let moved: f64 = plan.iter().map(|p| p.share).sum();
     if moved > 0.0 {
-        plan.iter().map(|p| p.2 * p.3).sum::<f64>() / moved
+        plan.iter().map(|p| p.share * p.delta_e).sum::<f64>() / moved
     } else {
         0.0
     }
@@ -316,5 +338,24 @@ mod tests {
         let ba = palette_distance(&b, &a);
         assert!(ab > 1.0);
         assert!((ab - ba).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_match_is_what_the_distance_charges() {
+        let a = palette(&stripes());
+        let b = palette(&RgbImage::from_fn(64, 64, |x, _| {
+            image::Rgb([x as u8 * 3, 100, 50])
+        }));
+        let plan = palette_match(&a, &b);
+        let moved: f64 = plan.iter().map(|f| f.share).sum();
+        assert!((moved - 1.0).abs() < 1e-9, "{moved}");
+        let weighted = plan.iter().map(|f| f.share * f.delta_e).sum::<f64>() / moved;
+        assert_eq!(weighted, palette_distance(&a, &b));
+        for f in &plan {
+            assert_eq!(f.delta_e, ciede2000(a[f.from].lab, b[f.to].lab));
+        }
+        // Identical palettes pair every colour with itself at no cost.
+        let same = palette_match(&a, &a);
+        assert!(same.iter().all(|f| f.from == f.to && f.delta_e == 0.0));
     }
 }

@@ -52,6 +52,7 @@ fn within_metrics(a: &RgbImage, b: &RgbImage, fa: &Features, fb: &Features) -> M
         delta_e_p95: colour.delta_e_p95,
         lab_shift: colour.lab_shift,
         palette_delta_e: score::palette_distance(&fa.palette, &fb.palette),
+        chroma_shift: colour.chroma_shift,
     }
 }
 

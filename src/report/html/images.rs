@@ -1,0 +1,79 @@
+//! A case's images: the swipe and blink view of one pair at a time, then every sample as
+//! baseline · now · difference heatmap. Thumbnails are shown; each links to its full image.
+
+use maud::{Markup, html};
+
+use super::src;
+use crate::report::model::SampleReport;
+use crate::report::thumbs::thumb_path;
+use crate::report::view::CaseView;
+
+pub(super) fn samples(v: &CaseView<'_>) -> Markup {
+    html! {
+        (compare(v.samples))
+        h4 { "Every sample: baseline · now · difference" }
+        @for s in v.samples {
+            div.sample {
+                span.n { (s.index + 1) }
+                (figure("baseline (approved)", s.baseline.as_deref(), s.index + 1))
+                (figure("candidate (now)", s.candidate.as_deref(), s.index + 1))
+                (figure("difference (red = changed)", s.heatmap.as_deref(), s.index + 1))
+            }
+            @if let Some(e) = &s.error {
+                div.fpcase { "sample " (s.index + 1) ": " (e) }
+            }
+        }
+    }
+}
+
+fn figure(label: &str, path: Option<&str>, n: u32) -> Markup {
+    html! {
+        @if let Some(p) = path {
+            figure {
+                a href=(src(p)) target="_blank" rel="noopener" title="open full resolution" {
+                    img loading="lazy" src=(src(&thumb_path(p))) alt={ (label) " of sample " (n) };
+                }
+                figcaption { (label) }
+            }
+        } @else {
+            figure.missing { figcaption { "no " (label) } }
+        }
+    }
+}
+
+/// The swipe and blink view of one sample pair at a time.
+fn compare(samples: &[SampleReport]) -> Markup {
+    let pairs: Vec<(&SampleReport, &str, &str)> = samples
+        .iter()
+        .filter_map(|s| Some((s, s.baseline.as_deref()?, s.candidate.as_deref()?)))
+        .collect();
+    let Some(&(_, first_base, first_cand)) = pairs.first() else {
+        return html! {};
+    };
+    html! {
+        div.cmp data-mode="swipe" {
+            div.cmp-bar {
+                b { "Compare" }
+                button data-mode="swipe" aria-pressed="true" { "Swipe" }
+                button data-mode="blink" aria-pressed="false" { "Blink" }
+                @if pairs.len() > 1 {
+                    span { "sample" }
+                    @for (i, (s, base, cand)) in pairs.iter().enumerate() {
+                        button data-b=(src(&thumb_path(base))) data-c=(src(&thumb_path(cand)))
+                            aria-pressed=(i == 0) { (s.index + 1) }
+                    }
+                }
+            }
+            div.stage {
+                img.c loading="lazy" src=(src(&thumb_path(first_cand))) alt="candidate";
+                img.b loading="lazy" src=(src(&thumb_path(first_base))) alt="baseline";
+                span.line {}
+                span.lbl.l { "◀ baseline" }
+                span.lbl.r { "now ▶" }
+                span.lbl.now { "baseline (approved)" }
+            }
+            input.slider type="range" min="0" max="100" value="50"
+                aria-label="swipe between baseline and candidate";
+        }
+    }
+}
