@@ -306,3 +306,23 @@ impl RunReport {
         self.cases.iter().filter(|c| c.verdict == verdict).count()
     }
 }
+
+impl super::spend::Spend {
+    /// Sums the cases' candidate samples; `price` gives a suite's `price_per_image`.
+    #[must_use]
+    pub fn tally(cases: &[CaseReport], price: impl Fn(&str) -> Option<f64>) -> Self {
+        let mut s = Self::default();
+        for case in cases {
+            let unit = price(&case.suite);
+            for meta in case
+                .samples
+                .get()
+                .iter()
+                .filter_map(|x| x.provider.as_ref())
+            {
+                s.add(unit, meta);
+            }
+        }
+        s
+    }
+}

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::CaseReport;
+use crate::provider::Metadata;
 
 /// `stats.spend` in `run.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -33,37 +33,23 @@ pub struct Spend {
 }
 
 impl Spend {
-    /// Sums the cases' candidate samples; `price` gives a suite's `price_per_image`.
-    #[must_use]
-    pub fn tally(cases: &[CaseReport], price: impl Fn(&str) -> Option<f64>) -> Self {
-        fn add(total: &mut Option<f64>, v: Option<f64>) {
+    /// Counts one returned image: `price` is its suite's `price_per_image`, `meta` what
+    /// its platform reported.
+    pub(crate) fn add(&mut self, price: Option<f64>, meta: &Metadata) {
+        fn sum(total: &mut Option<f64>, v: Option<f64>) {
             if let Some(v) = v.filter(|v| v.is_finite()) {
                 *total = Some(total.unwrap_or(0.0) + v);
             }
         }
-        let mut s = Self::default();
-        for case in cases {
-            let unit = price(&case.suite);
-            for meta in case
-                .samples
-                .get()
-                .iter()
-                .filter_map(|x| x.provider.as_ref())
-            {
-                s.images += 1;
-                add(&mut s.estimated_usd, unit);
-                add(&mut s.reported_usd, meta.cost_usd);
-                add(&mut s.billable_units, meta.billable_units);
-                add(&mut s.predict_time_s, meta.predict_time_s);
-                if meta.cost_usd.is_some()
-                    || meta.billable_units.is_some()
-                    || meta.predict_time_s.is_some()
-                {
-                    s.reported_images += 1;
-                }
-            }
+        self.images += 1;
+        sum(&mut self.estimated_usd, price);
+        sum(&mut self.reported_usd, meta.cost_usd);
+        sum(&mut self.billable_units, meta.billable_units);
+        sum(&mut self.predict_time_s, meta.predict_time_s);
+        if meta.cost_usd.is_some() || meta.billable_units.is_some() || meta.predict_time_s.is_some()
+        {
+            self.reported_images += 1;
         }
-        s
     }
 
     /// One line for people: `est. $0.12 · reported $0.10 (3 of 4 images)`, with the
