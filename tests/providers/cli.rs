@@ -191,7 +191,7 @@ async fn queue_platforms_record_then_run() {
         std::fs::write(
             &file,
             format!(
-                "suite: {0}-wire\nmodel:\n  provider: {0}\n  endpoint: {1}\n  base_url: {uri}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  poll_interval_ms: 10\ndefaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: 2\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n",
+                "suite: {0}-wire\nmodel:\n  provider: {0}\n  endpoint: {1}\n  base_url: {uri}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  poll_interval_ms: 10\ndefaults:\n  seed: 7\n  samples: 2\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n",
                 p.provider, p.endpoint
             ),
         )

@@ -265,6 +265,24 @@ struct Seedream {
 impl wiremock::Respond for Seedream {
     fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
         let body = json_body(req);
+        // fal's Seedream 4.5 size rule: each side 1920..=4096, or a pixel count in
+        // 3,686,400..=16,777,216 (e.g. 2560x1440).
+        let side = |k: &str| {
+            body.pointer(&format!("/image_size/{k}"))
+                .and_then(serde_json::Value::as_u64)
+        };
+        let size_ok = match (side("width"), side("height")) {
+            (Some(w), Some(h)) => {
+                let sides = (1920..=4096).contains(&w) && (1920..=4096).contains(&h);
+                sides || (3_686_400..=16_777_216).contains(&(w * h))
+            }
+            _ => false,
+        };
+        if !size_ok {
+            return ResponseTemplate::new(422).set_body_json(json!({"detail": [{
+                "loc": ["body", "image_size"], "msg": "image size out of range",
+                "type": "value_error"}]}));
+        }
         let n = match body.get("num_images") {
             None => Some(1),
             Some(v) => v.as_u64().filter(|n| (1..=6).contains(n)),
@@ -321,6 +339,10 @@ async fn batched(
     let dir = tempfile::tempdir().unwrap();
     let mut c = common::case(dir.path(), 0);
     c.samples = samples;
+    c.size = driftgate::suite::Size {
+        width: 2048,
+        height: 2048,
+    };
     let suite = driftgate::suite::Suite {
         id: "wire".into(),
         file: "wire.yaml".into(),
@@ -376,15 +398,28 @@ async fn eight_samples_are_six_then_two() {
 }
 
 #[tokio::test]
-async fn the_emulator_refuses_seven_images_as_fal_does() {
+async fn the_emulator_refuses_seven_images_and_small_sizes_as_fal_does() {
     let server = MockServer::start().await;
     seedream(&server).await;
     let mut m = common::model(ProviderKind::Fal, EP, &server.uri());
     m.mode = Some("sync".into());
     let dir = tempfile::tempdir().unwrap();
-    let c = common::case(dir.path(), 0);
+    let mut c = common::case(dir.path(), 0);
     let p = common::provider(&m);
     assert_eq!(p.max_batch(), 6);
+    // What `check` refuses before sending, the platform refuses too.
+    let small = GenerationRequest {
+        model: &m,
+        case: &c,
+        sample: 0,
+    };
+    let e = p.generate_batch(small, 1).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected);
+    assert!(e.message.contains("image size out of range"), "{e}");
+    c.size = driftgate::suite::Size {
+        width: 2560,
+        height: 1440,
+    };
     let req = GenerationRequest {
         model: &m,
         case: &c,
@@ -457,7 +492,7 @@ fn record_sends_one_request_per_case_for_three_samples() {
     std::fs::write(
         dir.path().join("fal.yaml"),
         format!(
-            "suite: fal-batch\nmodel:\n  provider: fal\n  endpoint: {t2i}\n  base_url: {}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  mode: sync\ndefaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: 3\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n  - id: shoe\n    prompt: a red shoe\n",
+            "suite: fal-batch\nmodel:\n  provider: fal\n  endpoint: {t2i}\n  base_url: {}\n  api_key_env: DRIFTGATE_WIRE_KEY\n  mode: sync\ndefaults:\n  seed: 7\n  samples: 3\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n  - id: shoe\n    prompt: a red shoe\n",
             server.uri()
         ),
     )
