@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
-// Not a catalogued Seedream id: the emulator answers 32x32 images, a size the endpoint
-// catalogue would refuse for the real endpoint before any request.
-pub const EP: &str = "fal-ai/emulated/text-to-image";
+// The catalogued Seedream 4.5 endpoint with its default size, as a user would write it:
+// samples are batched (`num_images`), so request counts below are per batch.
+pub const EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
 /// The key the emulated fal suites read; tests assert it never shows up anywhere.
 pub const KEY_ENV: &str = "DRIFTGATE_FAULTS_KEY";
 pub const KEY: &str = "sentinel-fal-5b1e0c7d9a";
@@ -114,7 +114,7 @@ pub fn reasons(case: &Value) -> String {
 /// A fal (sync) suite on `base` with a `healthy` and a `faulty` case.
 pub fn fal_suite(base: &str, samples: u32) -> String {
     format!(
-        "suite: faults\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: {KEY_ENV}\n  mode: sync\ndefaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: {samples}\ncases:\n  - id: healthy\n    prompt: HEALTHY a bottle on a table\n  - id: faulty\n    prompt: FAULTY a red shoe\n"
+        "suite: faults\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: {KEY_ENV}\n  mode: sync\ndefaults:\n  seed: 7\n  samples: {samples}\ncases:\n  - id: healthy\n    prompt: HEALTHY a bottle on a table\n  - id: faulty\n    prompt: FAULTY a red shoe\n"
     )
 }
 
