@@ -3,9 +3,9 @@
 //!
 //! Both answer synchronously with base64 images. Errors that happen after the model
 //! started can arrive inside a 200, so the body's `error` is checked before the images.
-//! `route` is sent as the `provider` object; OpenRouter documents `order` and
-//! `allow_fallbacks` for chat completions, and only passthrough `options` for the Image
-//! API, so on `/images` a route may be ignored or refused: check with a real key.
+//! `route` is sent as the `provider` object; OpenRouter's OpenAPI documents `order` and
+//! `allow_fallbacks` for chat completions and, as `ImageGenerationProviderPreferences`,
+//! for the Image API too.
 
 use std::time::Instant;
 
