@@ -344,8 +344,11 @@ fn accept_converts_other_formats_to_png_and_refuses_missing_candidates() {
     let entry = env.manifest_case("gold-watch");
     let sha = sha2::Sha256::digest(&stored)
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+        .fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        });
     assert_eq!(entry["images"][0]["sha256"], sha);
     assert_eq!(entry["images"][0]["width"], 80);
     assert!(

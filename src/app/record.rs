@@ -78,7 +78,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         ));
         let options = super::exec_options(&args.common, suite, deadline).0;
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
-        let results = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
+        let results = execute_on(&rt, provider, suite, jobs, &options, &stats, |f| {
             let what = format!(
                 "{}/{} #{}",
                 suite.id, suite.cases[f.job.case].id, f.job.sample

@@ -189,7 +189,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         // Candidates go to disk as they arrive, and a case is scored as soon as its last
         // sample is in, while the requests of other cases are still in flight.
         let mut pending: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
-        let judged = execute_on(&rt, provider, suite, jobs, options, &stats, |f| {
+        let judged = execute_on(&rt, provider, suite, jobs, &options, &stats, |f| {
             let case = &suite.cases[f.job.case];
             let outcome = f.result.map_err(|e| e.to_string()).and_then(|g| {
                 let rel = format!(

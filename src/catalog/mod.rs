@@ -375,7 +375,7 @@ mod tests {
             assert!(
                 ENTRIES
                     .iter()
-                    .any(|e| e.provider == p && e.pattern.contains("4"))
+                    .any(|e| e.provider == p && e.pattern.contains('4'))
                     && ENTRIES.iter().any(|e| e.provider == p),
                 "{}",
                 p.name()

@@ -280,9 +280,6 @@ pub enum AnyProvider {
 /// Why a provider could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The suite names a platform this build cannot reach.
-    #[error("provider `{0}` is not available in this build")]
-    Unsupported(&'static str),
     /// The API key variable is unset or empty.
     #[error(
         "provider `{provider}` needs an API key, but {var} is not set\n  hint: export {var}=<key>, or name another variable in model.api_key_env"
@@ -435,20 +432,16 @@ pub fn max_batch(model: &ModelPin) -> u32 {
 pub fn default_concurrency(kind: ProviderKind) -> usize {
     match kind {
         ProviderKind::Fal | ProviderKind::Replicate => 8,
-        // Queue platforms whose default account limits are not published: the
-        // conservative figure of the synchronous ones.
-        ProviderKind::Wavespeed | ProviderKind::Atlascloud => 4,
-        ProviderKind::Openrouter | ProviderKind::Ark | ProviderKind::Openai => 4,
-        ProviderKind::Sim | ProviderKind::Folder => 4,
+        // WaveSpeed and Atlas Cloud publish no default account limits: the conservative
+        // figure of the synchronous platforms.
+        ProviderKind::Wavespeed
+        | ProviderKind::Atlascloud
+        | ProviderKind::Openrouter
+        | ProviderKind::Ark
+        | ProviderKind::Openai
+        | ProviderKind::Sim
+        | ProviderKind::Folder => 4,
     }
-}
-
-/// Picks the implementation for a suite's model, with default options.
-///
-/// # Errors
-/// When the provider cannot be set up (missing key, bad base URL).
-pub fn build(model: &ModelPin) -> Result<AnyProvider, BuildError> {
-    build_with(model, &BuildOptions::default())
 }
 
 /// Picks the implementation for a suite's model. A missing key is an error here, before

@@ -35,9 +35,9 @@ pub const BUILDS: &[(&str, &str)] = &[
 /// 2026-09-01T00:00:00Z: the day build 2 started its canary rollout.
 const ROLLOUT_UNIX: u64 = 1_788_220_800;
 /// Environment variable that forces the served build.
-pub const BUILD_ENV: &str = "DRIFTGATE_SIM_BUILD";
+pub(super) const BUILD_ENV: &str = "DRIFTGATE_SIM_BUILD";
 /// Environment variable that sets the platform's date (`YYYY-MM-DD`) instead of the clock.
-pub const DATE_ENV: &str = "DRIFTGATE_SIM_DATE";
+pub(super) const DATE_ENV: &str = "DRIFTGATE_SIM_DATE";
 
 /// Midnight UTC of a `YYYY-MM-DD` date, in Unix seconds.
 fn parse_date(s: &str) -> Option<u64> {

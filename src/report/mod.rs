@@ -69,16 +69,9 @@ pub fn write_json(report: &RunReport, w: &mut dyn std::io::Write) -> std::io::Re
     writeln!(w)
 }
 
-/// Writes `run.json`, `index.html`, `junit.xml` and `summary.md` into `dir`, each atomically.
-///
-/// # Errors
-/// When a file cannot be written.
-pub fn write_all(report: &RunReport, dir: &Path) -> Result<(), ReportError> {
-    write_all_with_history(report, dir, &[])
-}
-
-/// As [`write_all`], plus the thumbnails the page shows; `history` (oldest first, this
-/// run last) feeds the page's trend lines.
+/// Writes `run.json`, `index.html`, `junit.xml` and `summary.md` into `dir`, each
+/// atomically, plus the thumbnails the page shows; `history` (oldest first, this run
+/// last) feeds the page's trend lines.
 ///
 /// # Errors
 /// When a file cannot be written.

@@ -120,7 +120,7 @@ pub fn execute_on<P: Provider, T: Send>(
     provider: &P,
     suite: &Suite,
     jobs: &[Job],
-    options: ExecOptions,
+    options: &ExecOptions,
     stats: &Stats,
     on_finished: impl FnMut(Finished) -> T + Send,
 ) -> Vec<T> {
@@ -129,7 +129,7 @@ pub fn execute_on<P: Provider, T: Send>(
         let consumer = s.spawn(move || rx.into_iter().map(on_finished).collect::<Vec<_>>());
         rt.block_on(async {
             let pacer = options.rpm.map(Pacer::per_minute);
-            let mut stream = finished(provider, suite, jobs, &options, stats, pacer.as_ref());
+            let mut stream = finished(provider, suite, jobs, options, stats, pacer.as_ref());
             while let Some(f) = stream.next().await {
                 if tx.send(f).is_err() {
                     break;

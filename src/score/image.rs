@@ -79,6 +79,10 @@ impl Default for DecodeLimits {
 /// Alpha is flattened onto white, because that is how most image viewers and report pages
 /// show a transparent generation; dropping alpha instead would expose whatever colour the
 /// encoder happened to leave under transparent pixels. 16-bit images are reduced to 8 bits.
+///
+/// # Errors
+/// When the format is not PNG, JPEG or WebP, the header claims more than `limits`
+/// allow, or the data is corrupt.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, ScoreError> {
     let reader = || {
         ImageReader::new(Cursor::new(bytes))

@@ -22,7 +22,7 @@ use super::color::percentile;
 use super::ssim::luma_row;
 
 /// Cells on the long side of the reduced grid.
-pub const GRID_SIDE: usize = 64;
+pub(super) const GRID_SIDE: usize = 64;
 /// Side of a patch, in cells.
 const PATCH: usize = 8;
 const PATCH_LEN: usize = PATCH * PATCH;

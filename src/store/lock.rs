@@ -118,15 +118,14 @@ fn read_pid(path: &Path) -> Option<u32> {
 /// The pid of the process holding the lock in `dir`, if one holds it (0 when its pid is
 /// not written yet). The caller's own lock counts: compare with `std::process::id()`.
 #[must_use]
-pub fn holder(dir: &Path) -> Option<u32> {
+pub(super) fn holder(dir: &Path) -> Option<u32> {
     let path = dir.join(LOCK_FILE);
     let file = File::open(&path).ok()?;
     match file.try_lock_shared() {
-        // Free: the shared lock is released with the file at once.
-        Ok(()) => None,
         Err(TryLockError::WouldBlock) => Some(read_pid(&path).unwrap_or(0)),
-        // A file that cannot be locked cannot be held either.
-        Err(TryLockError::Error(_)) => None,
+        // Free (the shared lock is released with the file at once), or a file that
+        // cannot be locked, which cannot be held either.
+        Ok(()) | Err(TryLockError::Error(_)) => None,
     }
 }
 

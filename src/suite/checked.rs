@@ -103,6 +103,10 @@ pub struct Suite {
     pub warnings: Vec<super::Diagnostic>,
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
 fn is_true(b: &bool) -> bool {
     *b
 }

@@ -86,7 +86,7 @@ pub type Params = BTreeMap<String, serde_json::Value>;
 /// The pinned model.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawModel {
+pub(super) struct RawModel {
     /// The platform.
     #[schemars(with = "ProviderKind")]
     pub provider: Spanned<ProviderKind>,
@@ -152,7 +152,7 @@ pub struct Route {
 /// Values every case inherits unless it sets its own.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawDefaults {
+pub(super) struct RawDefaults {
     /// Output size. Default: the endpoint catalogue's default for the model (Seedream
     /// 4.5 and 5.0 Lite 2048x2048, gpt-image-1 1024x1024; see `docs/providers.md`),
     /// else 512x512 (the `sim` provider, and endpoints the catalogue does not know).
@@ -174,7 +174,7 @@ pub struct RawDefaults {
 /// One case as written.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawCase {
+pub(super) struct RawCase {
     /// Case id: `[a-z0-9-]+`, unique within the suite; it names folders on disk.
     #[schemars(with = "String")]
     pub id: Spanned<String>,
@@ -209,7 +209,7 @@ pub struct RawCase {
 /// A suite file as written.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawSuite {
+pub(super) struct RawSuite {
     /// Suite id: `[a-z0-9-]+`, unique among the suites run together.
     #[schemars(with = "String")]
     pub suite: Spanned<String>,

@@ -93,7 +93,7 @@ fn discover(paths: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
 }
 
 fn load_file(file: &Path, diags: &mut Vec<Diagnostic>) -> Option<Suite> {
-    let len = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let len = fs::metadata(file).map_or(0, |m| m.len());
     if len > MAX_SUITE_BYTES {
         diags.push(
             Diagnostic::new(

@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A temp folder holding suites, baselines and reports.
-pub struct Env {
+pub(crate) struct Env {
     pub dir: tempfile::TempDir,
 }
 
 /// A small, fast suite: two cases that stay on build 1 and one the sim canary moves to
 /// build 2 (its prompt hashes into the canary half).
-pub const SMALL: &str = "suite: small
+pub(crate) const SMALL: &str = "suite: small
 model: { provider: sim, endpoint: sim/test, version: \"1\" }
 defaults: { size: { width: 96, height: 96 }, seed: 3, samples: 2, params: { noise: 1.0 } }
 thresholds: { delta_e: { max_delta_e: 3.0 } }
@@ -25,7 +25,7 @@ cases:
 ";
 
 impl Env {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let refs = dir.path().join("suites/refs");
         std::fs::create_dir_all(&refs).expect("refs dir");
@@ -37,11 +37,11 @@ impl Env {
         Self { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, text: &str) -> PathBuf {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, text).expect("write");
@@ -49,7 +49,7 @@ impl Env {
     }
 
     /// Runs driftgate with the sim serving `build` to every request.
-    pub fn run(&self, build: &str, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, build: &str, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_driftgate"))
             .args(args)
             .current_dir(self.path())
@@ -60,23 +60,23 @@ impl Env {
     }
 }
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Replaces the temp folder's path so snapshots are stable.
-pub fn redact(env: &Env, s: &str) -> String {
+pub(crate) fn redact(env: &Env, s: &str) -> String {
     s.replace(&env.path().display().to_string(), "[TMP]")
 }

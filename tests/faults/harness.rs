@@ -11,19 +11,19 @@ use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 // The catalogued Seedream 4.5 endpoint with its default size, as a user would write it:
 // samples are batched (`num_images`), so request counts below are per batch.
-pub const EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
+pub(crate) const EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
 /// The key the emulated fal suites read; tests assert it never shows up anywhere.
-pub const KEY_ENV: &str = "DRIFTGATE_FAULTS_KEY";
-pub const KEY: &str = "sentinel-fal-5b1e0c7d9a";
+pub(crate) const KEY_ENV: &str = "DRIFTGATE_FAULTS_KEY";
+pub(crate) const KEY: &str = "sentinel-fal-5b1e0c7d9a";
 
 /// A temp folder holding suites, baselines and reports, with HOME and TMPDIR inside it
 /// so that a stray write anywhere else would be visible.
-pub struct Project {
+pub(crate) struct Project {
     pub dir: tempfile::TempDir,
 }
 
 impl Project {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         for d in ["home", "tmp", "suites"] {
             std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
@@ -31,11 +31,11 @@ impl Project {
         Self { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, bytes).expect("write");
@@ -43,7 +43,7 @@ impl Project {
     }
 
     /// The binary, run in the project with a clean, predictable environment.
-    pub fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_driftgate"));
         c.args(args)
             .current_dir(self.path())
@@ -57,22 +57,22 @@ impl Project {
         c
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run driftgate")
     }
 
-    pub fn json(&self, rel: &str) -> Value {
+    pub(crate) fn json(&self, rel: &str) -> Value {
         let text = std::fs::read_to_string(self.path().join(rel))
             .unwrap_or_else(|e| panic!("read {rel}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
     }
 }
 
-pub fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-pub fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         o.status.code(),
@@ -82,7 +82,7 @@ pub fn text(o: &Output) -> String {
 }
 
 /// Every file under `dir` with its bytes, by relative path.
-pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let p = e.path();
@@ -100,19 +100,19 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// The case of `run.json` with this id.
-pub fn case<'a>(report: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn case<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["cases"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["id"] == id))
         .unwrap_or_else(|| panic!("no case {id} in {report:#}"))
 }
 
-pub fn reasons(case: &Value) -> String {
+pub(crate) fn reasons(case: &Value) -> String {
     case["reasons"].to_string()
 }
 
 /// A fal (sync) suite on `base` with a `healthy` and a `faulty` case.
-pub fn fal_suite(base: &str, samples: u32) -> String {
+pub(crate) fn fal_suite(base: &str, samples: u32) -> String {
     format!(
         "suite: faults\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: {KEY_ENV}\n  mode: sync\ndefaults:\n  seed: 7\n  samples: {samples}\ncases:\n  - id: healthy\n    prompt: HEALTHY a bottle on a table\n  - id: faulty\n    prompt: FAULTY a red shoe\n"
     )
@@ -120,7 +120,7 @@ pub fn fal_suite(base: &str, samples: u32) -> String {
 
 /// The fal sync answer pointing at `url`: six images, the most a Seedream request asks
 /// for, of which driftgate keeps the `num_images` it asked for.
-pub fn answer(url: &str) -> ResponseTemplate {
+pub(crate) fn answer(url: &str) -> ResponseTemplate {
     let image = json!({"url": url, "content_type": "image/png", "width": 32, "height": 32});
     ResponseTemplate::new(200).set_body_json(json!({
         "images": vec![image; 6],
@@ -129,23 +129,23 @@ pub fn answer(url: &str) -> ResponseTemplate {
 }
 
 /// A fal emulator on 127.0.0.1 serving `/files/ok.png`.
-pub struct Fal {
+pub(crate) struct Fal {
     pub server: MockServer,
 }
 
 impl Fal {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let server = MockServer::start().await;
         let f = Self { server };
         f.files().await;
         f
     }
 
-    pub fn uri(&self) -> String {
+    pub(crate) fn uri(&self) -> String {
         self.server.uri()
     }
 
-    pub fn file(&self, name: &str) -> String {
+    pub(crate) fn file(&self, name: &str) -> String {
         format!("{}/files/{name}", self.server.uri())
     }
 
@@ -162,7 +162,7 @@ impl Fal {
     }
 
     /// Every generation succeeds with `/files/ok.png`.
-    pub async fn all_ok(&self) {
+    pub(crate) async fn all_ok(&self) {
         Mock::given(method("POST"))
             .and(path(format!("/{EP}")))
             .respond_with(answer(&self.file("ok.png")))
@@ -171,13 +171,13 @@ impl Fal {
     }
 
     /// Forgets every route, then serves the files again.
-    pub async fn reset(&self) {
+    pub(crate) async fn reset(&self) {
         self.server.reset().await;
         self.files().await;
     }
 
     /// Answers requests whose prompt contains `marker` with `r`.
-    pub async fn when(&self, marker: &str, r: impl Respond + 'static) {
+    pub(crate) async fn when(&self, marker: &str, r: impl Respond + 'static) {
         Mock::given(method("POST"))
             .and(path(format!("/{EP}")))
             .and(body_string_contains(marker))
@@ -187,7 +187,7 @@ impl Fal {
     }
 
     /// Serves `bytes` as `/files/<name>` with a content type.
-    pub async fn serve(&self, name: &str, content_type: &str, bytes: Vec<u8>) {
+    pub(crate) async fn serve(&self, name: &str, content_type: &str, bytes: Vec<u8>) {
         Mock::given(method("GET"))
             .and(path(format!("/files/{name}")))
             .respond_with(
@@ -200,7 +200,7 @@ impl Fal {
     }
 
     /// Generation requests received whose prompt contains `marker`.
-    pub async fn requests(&self, marker: &str) -> usize {
+    pub(crate) async fn requests(&self, marker: &str) -> usize {
         self.server
             .received_requests()
             .await
@@ -214,10 +214,10 @@ impl Fal {
 }
 
 /// Flags every emulator run takes: short timeouts and retries so the catalogue is fast.
-pub const FAST: &[&str] = &["--retry-base-ms", "5", "--timeout", "5"];
+pub(crate) const FAST: &[&str] = &["--retry-base-ms", "5", "--timeout", "5"];
 
 /// A project with a fal suite whose baselines were recorded from a healthy emulator.
-pub async fn recorded(fal: &Fal, samples: u32) -> (Project, String) {
+pub(crate) async fn recorded(fal: &Fal, samples: u32) -> (Project, String) {
     let p = Project::new();
     let file = p.write("suites/faults.yaml", fal_suite(&fal.uri(), samples));
     let file = file.to_string_lossy().into_owned();
@@ -231,13 +231,13 @@ pub async fn recorded(fal: &Fal, samples: u32) -> (Project, String) {
 }
 
 /// Runs the suite into `out`, returning the process output and run.json.
-pub fn run_into(p: &Project, file: &str, out: &str, extra: &[&str]) -> (Output, Value) {
+pub(crate) fn run_into(p: &Project, file: &str, out: &str, extra: &[&str]) -> (Output, Value) {
     let mut args = vec!["run", file, "--out", out];
     args.extend_from_slice(extra);
-    if !extra.contains(&"--timeout") {
-        args.extend_from_slice(FAST);
-    } else {
+    if extra.contains(&"--timeout") {
         args.extend_from_slice(&FAST[..2]);
+    } else {
+        args.extend_from_slice(FAST);
     }
     let o = p.run(&args);
     let path = format!("{out}/run.json");
@@ -247,7 +247,7 @@ pub fn run_into(p: &Project, file: &str, out: &str, extra: &[&str]) -> (Output, 
 }
 
 /// A tiny sim suite for the kill loop and the store faults.
-pub fn sim_suite(cases: usize) -> String {
+pub(crate) fn sim_suite(cases: usize) -> String {
     let mut s = String::from(
         "suite: tiny\nmodel: { provider: sim, endpoint: sim/tiny, version: \"1\" }\ndefaults: { size: { width: 16, height: 16 }, seed: 5, samples: 2 }\ncases:\n",
     );

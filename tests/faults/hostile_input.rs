@@ -290,7 +290,7 @@ async fn image_download_above_the_size_cap_is_cut_off() {
 /// A suite on `base` that driftgate does not treat as loopback, though it reaches the
 /// emulator: the v4-mapped form of 127.0.0.1. Provider URLs are then held to the
 /// public rules: https only, no private or loopback hosts, redirects included.
-async fn not_loopback(fal: &Fal) -> Option<(Project, String)> {
+fn not_loopback(fal: &Fal) -> Option<(Project, String)> {
     let port = fal.server.address().port();
     // Hosts without IPv6 cannot reach the v4-mapped address; the rule is still covered
     // by the unit tests of `provider::http`.
@@ -320,7 +320,7 @@ fn record_refuses(p: &Project, file: &str, phrases: &[&str]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_http_and_private_image_urls_are_refused() {
     let fal = Fal::start().await;
-    let Some((p, file)) = not_loopback(&fal).await else {
+    let Some((p, file)) = not_loopback(&fal) else {
         return;
     };
     fal.when("HEALTHY", answer(&fal.file("ok.png"))).await;
@@ -348,7 +348,7 @@ async fn plain_http_and_private_image_urls_are_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redirects_into_loopback_or_private_ranges_are_refused() {
     let fal = Fal::start().await;
-    let Some((p, file)) = not_loopback(&fal).await else {
+    let Some((p, file)) = not_loopback(&fal) else {
         return;
     };
     fal.when(

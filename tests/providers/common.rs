@@ -15,10 +15,10 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub const KEY: &str = "test-key-7f3a9c";
+pub(crate) const KEY: &str = "test-key-7f3a9c";
 
 /// A small PNG whose pixels depend on `tone`.
-pub fn png(tone: u8) -> Vec<u8> {
+pub(crate) fn png(tone: u8) -> Vec<u8> {
     let img = image::RgbImage::from_fn(32, 32, |x, y| {
         image::Rgb([tone, (x * 8) as u8, (y * 8) as u8])
     });
@@ -27,12 +27,12 @@ pub fn png(tone: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub fn model(provider: ProviderKind, endpoint: &str, base_url: &str) -> ModelPin {
+pub(crate) fn model(provider: ProviderKind, endpoint: &str, base_url: &str) -> ModelPin {
     ModelPin {
         provider,
         endpoint: endpoint.to_string(),
@@ -51,7 +51,7 @@ pub fn model(provider: ProviderKind, endpoint: &str, base_url: &str) -> ModelPin
 }
 
 /// A case with `refs` reference images written into `dir`.
-pub fn case(dir: &Path, refs: usize) -> Case {
+pub(crate) fn case(dir: &Path, refs: usize) -> Case {
     let references = (0..refs)
         .map(|i| {
             let p: PathBuf = dir.join(format!("ref{i}.png"));
@@ -80,7 +80,7 @@ pub fn case(dir: &Path, refs: usize) -> Case {
     }
 }
 
-pub fn provider(model: &ModelPin) -> AnyProvider {
+pub(crate) fn provider(model: &ModelPin) -> AnyProvider {
     build_with(
         model,
         &BuildOptions {
@@ -95,7 +95,7 @@ pub fn provider(model: &ModelPin) -> AnyProvider {
     .expect("provider builds")
 }
 
-pub async fn generate(model: &ModelPin, case: &Case) -> Result<Generation, ProviderError> {
+pub(crate) async fn generate(model: &ModelPin, case: &Case) -> Result<Generation, ProviderError> {
     let p = provider(model);
     p.generate(GenerationRequest {
         model,
@@ -107,7 +107,7 @@ pub async fn generate(model: &ModelPin, case: &Case) -> Result<Generation, Provi
 
 /// Runs one job through the executor (retries with a tiny backoff), returning the
 /// result and the number of retries.
-pub async fn execute_one(
+pub(crate) async fn execute_one(
     model: &ModelPin,
     case: &Case,
 ) -> (Result<Generation, ProviderError>, u64) {
@@ -132,19 +132,19 @@ pub async fn execute_one(
 }
 
 /// The body of a received request as JSON.
-pub fn json_body(req: &Request) -> Value {
+pub(crate) fn json_body(req: &Request) -> Value {
     serde_json::from_slice(&req.body).expect("request body is JSON")
 }
 
 /// Answers `first` once, then `then` for every later request.
-pub struct Sequence {
+pub(crate) struct Sequence {
     pub first: ResponseTemplate,
     pub then: ResponseTemplate,
     pub n: std::sync::atomic::AtomicUsize,
 }
 
 impl Sequence {
-    pub fn new(first: ResponseTemplate, then: ResponseTemplate) -> Self {
+    pub(crate) fn new(first: ResponseTemplate, then: ResponseTemplate) -> Self {
         Self {
             first,
             then,
@@ -164,7 +164,7 @@ impl Respond for Sequence {
 }
 
 /// How a platform's sync call looks, for the shared fault scenarios.
-pub struct Wire {
+pub(crate) struct Wire {
     pub kind: ProviderKind,
     pub endpoint: &'static str,
     /// Method and path of the generating call.
@@ -213,12 +213,12 @@ async fn mount_also(server: &MockServer, also: Option<&(&str, Value)>) {
 
 /// 429 with Retry-After, 5xx then success, a hang past the timeout, malformed JSON,
 /// the platform's validation error and its content filter.
-pub async fn faults(w: &Wire) {
+pub(crate) async fn faults(w: &Wire) {
     faults_with(w, None).await;
 }
 
 /// [`faults`], with `also` (a GET path and its JSON answer) served on every emulator.
-pub async fn faults_with(w: &Wire, also: Option<(&str, Value)>) {
+pub(crate) async fn faults_with(w: &Wire, also: Option<(&str, Value)>) {
     let also = also.as_ref();
     // 429 with Retry-After: 0 then success: retried once, honouring the header.
     let server = MockServer::start().await;
@@ -315,7 +315,7 @@ pub async fn faults_with(w: &Wire, also: Option<(&str, Value)>) {
 }
 
 /// Serves `/files/out.png` for providers that answer with URLs.
-pub async fn mount_images(server: &MockServer) {
+pub(crate) async fn mount_images(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/files/out.png"))
         .respond_with(
@@ -328,7 +328,7 @@ pub async fn mount_images(server: &MockServer) {
 }
 
 /// The single request the emulator received on `p`.
-pub async fn received(server: &MockServer, m: &str, p: &str) -> Vec<Request> {
+pub(crate) async fn received(server: &MockServer, m: &str, p: &str) -> Vec<Request> {
     server
         .received_requests()
         .await
@@ -338,7 +338,7 @@ pub async fn received(server: &MockServer, m: &str, p: &str) -> Vec<Request> {
         .collect()
 }
 
-pub fn header<'a>(r: &'a Request, name: &str) -> &'a str {
+pub(crate) fn header<'a>(r: &'a Request, name: &str) -> &'a str {
     r.headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -347,7 +347,7 @@ pub fn header<'a>(r: &'a Request, name: &str) -> &'a str {
 
 /// How a submit-then-poll platform looks, for the shared queue fault matrix. The
 /// emulated task id is `task-1`.
-pub struct Queue {
+pub(crate) struct Queue {
     pub kind: ProviderKind,
     pub endpoint: &'static str,
     /// Path of the submit call.
@@ -361,17 +361,17 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn created_ok(&self, uri: &str) -> ResponseTemplate {
+    pub(crate) fn created_ok(&self, uri: &str) -> ResponseTemplate {
         ResponseTemplate::new(200).set_body_json((self.created)(uri))
     }
 
-    pub fn state_ok(&self, uri: &str, status: &str) -> ResponseTemplate {
+    pub(crate) fn state_ok(&self, uri: &str, status: &str) -> ResponseTemplate {
         ResponseTemplate::new(200).set_body_json((self.state)(uri, status))
     }
 }
 
 /// The number of submits an emulator received.
-pub async fn submits(server: &MockServer, q: &Queue) -> usize {
+pub(crate) async fn submits(server: &MockServer, q: &Queue) -> usize {
     received(server, "POST", q.submit).await.len()
 }
 
@@ -380,7 +380,7 @@ pub async fn submits(server: &MockServer, q: &Queue) -> usize {
 /// the platform's message, a task without outputs, an image that is gone, the content
 /// filter, and an envelope error inside a 200. A submit that may have created a task is
 /// never sent twice.
-pub async fn queue_faults(q: &Queue) {
+pub(crate) async fn queue_faults(q: &Queue) {
     let dir = tempfile::tempdir().unwrap();
     let c = case(dir.path(), 0);
 
