@@ -118,6 +118,13 @@ pub(crate) fn judge_case(
             .collect()
     };
     let (base_sigs, cand_sigs) = (features(&bases), features(&cands));
+    // The sample index of each candidate that decoded, in the order `decoded` keeps.
+    let candidate_samples: Vec<u32> = pairs
+        .iter()
+        .zip(cands.iter().zip(&cand_sigs))
+        .filter(|(_, (c, f))| c.is_ok() && f.is_some())
+        .map(|(p, _)| p.index)
+        .collect();
     let mut samples = Vec::with_capacity(pairs.len());
     let mut errors = Vec::new();
     for (i, ((pair, base), cand)) in pairs.into_iter().zip(&bases).zip(&cands).enumerate() {
@@ -170,7 +177,7 @@ pub(crate) fn judge_case(
         baselines: decoded(&bases, &base_sigs),
         candidates: decoded(&cands, &cand_sigs),
         paired: samples.iter().filter_map(|s| s.metrics.as_ref()).collect(),
-        size_change: samples.iter().find_map(|s| s.size_change),
+        candidate_samples,
     }
     .weigh(&info.thresholds);
     let (verdict, reasons) = if errors.is_empty() {
@@ -191,6 +198,7 @@ pub(crate) fn judge_case(
         samples: samples.into(),
         floors: weighed.tests,
         limit_reasons: weighed.limit_reasons,
+        degenerate: weighed.degenerate,
         baseline_samples: weighed.baseline_samples,
         fingerprint: info.fingerprint.clone(),
         references: info.references.clone(),

@@ -139,6 +139,10 @@ pub struct CaseReport {
     /// Absolute suite limits the case breaks.
     #[serde(default)]
     pub limit_reasons: Vec<String>,
+    /// Candidate samples that are drift on their own, each named: a flat image, another
+    /// size or aspect than the baselines'. Default: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degenerate: Vec<String>,
     /// Baseline samples available.
     #[serde(default)]
     pub baseline_samples: usize,
@@ -151,6 +155,7 @@ impl CaseReport {
         (self.verdict != CaseVerdict::Error).then(|| CaseEvidence {
             tests: &self.floors,
             limit_reasons: &self.limit_reasons,
+            degenerate: &self.degenerate,
             baseline_samples: self.baseline_samples,
             scored: self
                 .samples

@@ -18,6 +18,8 @@ pub struct CaseEvidence<'a> {
     pub tests: &'a [ChannelTest],
     /// Suite limits the case breaks.
     pub limit_reasons: &'a [String],
+    /// Degenerate candidate samples, each named: drift whatever the statistics say.
+    pub degenerate: &'a [String],
     /// Baseline samples available.
     pub baseline_samples: usize,
     /// Candidate samples scored.
@@ -94,7 +96,9 @@ fn decide_case(c: &CaseEvidence<'_>, significant: Vec<bool>) -> Decision {
         .filter(ChannelTest::flags_drift)
         .collect();
     flagged.sort_by(|a, b| a.p_value.total_cmp(&b.p_value));
-    let mut reasons: Vec<String> = flagged.iter().take(MAX_REASONS).map(describe).collect();
+    // A named broken sample is the plainest thing to act on, so it leads.
+    let mut reasons: Vec<String> = c.degenerate.to_vec();
+    reasons.extend(flagged.iter().take(MAX_REASONS).map(describe));
     if flagged.len() > MAX_REASONS {
         reasons.push(more_signals(flagged.len() - MAX_REASONS));
     }
@@ -124,6 +128,7 @@ mod tests {
         CaseEvidence {
             tests,
             limit_reasons: &[],
+            degenerate: &[],
             baseline_samples: 3,
             scored: 3,
         }
@@ -174,5 +179,38 @@ mod tests {
         let few = d[1].as_ref().unwrap();
         assert_eq!(few.outcome, Outcome::Inconclusive);
         assert!(few.reasons[0].ends_with("so 1 more"), "{:?}", few.reasons);
+    }
+
+    #[test]
+    fn a_degenerate_sample_drifts_first_without_taking_part_in_the_fdr() {
+        let flat = [
+            "sample 2 is a flat grey image (luma sd 0.0): a filtered or failed generation"
+                .to_string(),
+        ];
+        let shift = [test_mean(Channel::YellowBlue, &[1.0, 1.2, 0.9], &[4.1, 4.0, 4.3]).unwrap()];
+        let both = CaseEvidence {
+            degenerate: &flat,
+            ..case(&shift)
+        };
+        // Alone, with nothing significant and too few samples for statistics, it still
+        // makes the case drift.
+        let alone = CaseEvidence {
+            degenerate: &flat,
+            baseline_samples: 1,
+            scored: 1,
+            ..case(&[])
+        };
+        let d = decide(&[Some(both), Some(alone)], 0.01);
+        let both = d[0].as_ref().unwrap();
+        assert_eq!(both.outcome, Outcome::Drift);
+        assert_eq!(both.reasons.len(), 2, "{:?}", both.reasons);
+        assert_eq!(both.reasons[0], flat[0]);
+        assert_eq!(both.significant, [true]);
+        let alone = d[1].as_ref().unwrap();
+        assert_eq!(
+            (alone.outcome, alone.reasons.as_slice()),
+            (Outcome::Drift, &flat[..])
+        );
+        assert!(alone.significant.is_empty());
     }
 }

@@ -4,6 +4,7 @@
 use image::RgbImage;
 
 use super::channel::Channel;
+use super::degenerate::{Candidate, degenerate_reasons};
 use super::limits::threshold_reasons;
 use super::significance::{ChannelTest, test_mean, test_worst};
 use crate::score::{self, Features, Metrics, Patches};
@@ -18,8 +19,9 @@ pub struct Evidence<'a> {
     pub candidates: Vec<(&'a RgbImage, &'a Features)>,
     /// Each scored candidate's metrics against the baseline of the same index.
     pub paired: Vec<&'a Metrics>,
-    /// Baseline and candidate sizes of the first sample whose size changed.
-    pub size_change: Option<((u32, u32), (u32, u32))>,
+    /// The sample index (0-based) of each entry of `candidates`, for reasons that name
+    /// a sample.
+    pub candidate_samples: Vec<u32>,
 }
 
 /// A case weighed: its channel tests and the suite limits it breaks, before the
@@ -29,8 +31,11 @@ pub struct Weighed {
     /// One entry per channel that could be tested, in [`Channel::ALL`] order, each
     /// followed by its worst-sample test where the channel has one.
     pub tests: Vec<ChannelTest>,
-    /// Absolute suite limits broken, and a changed image size.
+    /// Absolute suite limits broken.
     pub limit_reasons: Vec<String>,
+    /// Candidate samples that are drift on their own (flat, or another size or aspect),
+    /// each named.
+    pub degenerate: Vec<String>,
     /// Baseline samples available.
     pub baseline_samples: usize,
 }
@@ -179,13 +184,26 @@ impl Evidence<'_> {
             }
         }
         let within_refs: Vec<&Metrics> = within.iter().collect();
-        let mut limit_reasons = threshold_reasons(thresholds, &self.paired, &within_refs);
-        if let Some(((bw, bh), (cw, ch))) = self.size_change {
-            limit_reasons.push(format!("size changed from {bw}x{bh} to {cw}x{ch}"));
-        }
+        let limit_reasons = threshold_reasons(thresholds, &self.paired, &within_refs);
+        let base_sized: Vec<((u32, u32), &Features)> = self
+            .baselines
+            .iter()
+            .map(|(b, f)| (b.dimensions(), *f))
+            .collect();
+        let cands: Vec<Candidate<'_>> = self
+            .candidates
+            .iter()
+            .zip(&self.candidate_samples)
+            .map(|((c, f), &index)| Candidate {
+                index,
+                size: c.dimensions(),
+                features: f,
+            })
+            .collect();
         Weighed {
             tests,
             limit_reasons,
+            degenerate: degenerate_reasons(&base_sized, &cands),
             baseline_samples: self.baselines.len(),
         }
     }
@@ -235,7 +253,7 @@ mod tests {
             baselines: bases.iter().zip(&bf).collect(),
             candidates: cands.iter().zip(&cf).collect(),
             paired: paired.iter().collect(),
-            size_change: None,
+            candidate_samples: vec![0, 1, 2],
         };
         let weighed = evidence.weigh(&Thresholds::default());
         assert_eq!(weighed.baseline_samples, 3);
@@ -250,5 +268,72 @@ mod tests {
             "{de:?}"
         );
         assert!(weighed.limit_reasons.is_empty());
+        assert!(weighed.degenerate.is_empty());
+    }
+
+    /// Weighs candidates against three baselines of a textured scene and decides the case
+    /// alone at the default false-discovery rate.
+    fn judged(cands: &[RgbImage]) -> (Weighed, super::super::Decision) {
+        let bases = [textured(0), textured(1), textured(2)];
+        let feats = |v: &[RgbImage]| v.iter().map(score::features).collect::<Vec<_>>();
+        let (bf, cf) = (feats(&bases), feats(cands));
+        let paired: Vec<Metrics> = bases
+            .iter()
+            .zip(cands)
+            .map(|(b, c)| score::score_pair(b, c).metrics)
+            .collect();
+        let weighed = Evidence {
+            baselines: bases.iter().zip(&bf).collect(),
+            candidates: cands.iter().zip(&cf).collect(),
+            paired: paired.iter().collect(),
+            candidate_samples: (0..).take(cands.len()).collect(),
+        }
+        .weigh(&Thresholds::default());
+        let case = super::super::CaseEvidence {
+            tests: &weighed.tests,
+            limit_reasons: &weighed.limit_reasons,
+            degenerate: &weighed.degenerate,
+            baseline_samples: weighed.baseline_samples,
+            scored: paired.len(),
+        };
+        let decision = super::super::decide(&[Some(case)], super::super::DEFAULT_FDR)
+            .remove(0)
+            .unwrap();
+        (weighed, decision)
+    }
+
+    fn textured(seed: u32) -> RgbImage {
+        RgbImage::from_fn(64, 48, |x, y| {
+            let v = (x * 5 + y * 3 + seed) % 256;
+            image::Rgb([v as u8, (255 - v) as u8, ((x * y) % 256) as u8])
+        })
+    }
+
+    #[test]
+    fn a_flat_candidate_among_normal_ones_is_drift_named_first() {
+        let flat = RgbImage::from_pixel(64, 48, image::Rgb([128, 128, 128]));
+        let (weighed, d) = judged(&[textured(3), flat, textured(4)]);
+        let reason = "sample 2 is a flat grey image (luma sd 0.0): a filtered or failed generation";
+        assert_eq!(weighed.degenerate, [reason]);
+        assert_eq!(d.outcome, super::super::Outcome::Drift);
+        assert_eq!(d.reasons[0], reason);
+    }
+
+    #[test]
+    fn normal_candidates_raise_no_degenerate_reason() {
+        let (weighed, d) = judged(&[textured(1), textured(2), textured(0)]);
+        assert!(weighed.degenerate.is_empty());
+        assert_eq!(d.outcome, super::super::Outcome::Pass, "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn a_candidate_at_another_size_is_drift_named_first() {
+        let small = image::imageops::resize(&textured(3), 32, 24, image::imageops::Triangle);
+        let (weighed, d) = judged(&[textured(3), textured(4), small]);
+        let reason = "sample 3 is 32x24 where the baseline size is 64x48: a different size";
+        assert_eq!(weighed.degenerate, [reason]);
+        assert!(weighed.limit_reasons.is_empty());
+        assert_eq!(d.outcome, super::super::Outcome::Drift);
+        assert_eq!(d.reasons[0], reason);
     }
 }

@@ -26,10 +26,12 @@
 //! parts: [`Channel`] (what is tested and how it is worded), `evidence` (the values among
 //! the baselines and for the candidates, from decoded images and scores),
 //! `significance` (the t-test and the worst-sample prediction interval), `limits` (the
-//! suite's thresholds), `decide` (Benjamini–Hochberg across the run) and `wording`.
+//! suite's thresholds), `degenerate` (flat or resized samples, drift without statistics),
+//! `decide` (Benjamini–Hochberg across the run) and `wording`.
 
 mod channel;
 mod decide;
+mod degenerate;
 mod evidence;
 mod limits;
 mod significance;

@@ -4,6 +4,12 @@
 use super::channel::Channel;
 use super::significance::ChannelTest;
 
+/// A sample's number in words: 1-based, as the report shows samples (the index stays
+/// 0-based in run.json and file names).
+pub(crate) fn sample_number(index: u32) -> u32 {
+    index.saturating_add(1)
+}
+
 /// A signed offset with one decimal, or two when one would read as "-0.0" (a
 /// near-deterministic case's floor is often hundredths wide).
 fn signed(v: f64) -> String {

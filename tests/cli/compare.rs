@@ -185,3 +185,25 @@ fn one_blank_sample_of_a_seeded_case_is_drift() {
     let reasons = json["cases"][0]["reasons"].to_string();
     assert!(reasons.contains("one sample's"), "{reasons}");
 }
+
+#[test]
+fn a_flat_grey_sample_is_drift_named_in_run_json() {
+    // See: issue 14, item 1. New framings of a stochastic case with one sample come back
+    // blank: drift by that sample, whatever the statistics make of the rest.
+    let env = Env::new();
+    stochastic_samples(&env.path().join("base/cat"), 0, unchanged);
+    stochastic_samples(&env.path().join("blank/cat"), 1, unchanged);
+    let grey = image::RgbImage::from_pixel(176, 176, image::Rgb([128, 128, 128]));
+    grey.save(env.path().join("blank/cat/1.png")).unwrap();
+    std::fs::remove_file(env.path().join("blank/cat/1.jpg")).unwrap();
+    compare_base(&env, "blank", 1);
+    let run: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.path().join("out-blank/run.json")).unwrap(),
+    )
+    .unwrap();
+    let case = &run["cases"][0];
+    assert_eq!(case["verdict"], "drift");
+    let reason = "sample 2 is a flat grey image (luma sd 0.0): a filtered or failed generation";
+    assert_eq!(case["reasons"][0], reason, "{}", case["reasons"]);
+    assert_eq!(case["degenerate"], serde_json::json!([reason]));
+}
