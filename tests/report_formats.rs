@@ -5,7 +5,8 @@
 use driftgate::provider::Metadata;
 use driftgate::report::{
     CaseReport, CaseVerdict, HistoryCase, HistoryRecord, RunReport, RunVerdict, SampleReport,
-    github_annotations, render_html, render_html_with_history, render_junit, render_markdown,
+    Spend, github_annotations, human_summary, render_html, render_html_with_history, render_junit,
+    render_markdown,
 };
 use driftgate::score::{LabShift, Metrics, PaletteColor, score_pair};
 use driftgate::suite::{MaxDeltaE, MaxDistance, MinScore, Thresholds};
@@ -191,6 +192,123 @@ fn html_skeleton_snapshot() {
     );
 }
 
+/// A night on two platforms: batched requests, a spend, a route that hides its build
+/// and drops the seed (flags on the samples), and an endpoint the catalogue lists as
+/// not honouring a seed (flag on the suite's pin only).
+fn provenance_report() -> RunReport {
+    let mut r = report();
+    r.stats.images = 12;
+    r.stats.spend = Some(Spend {
+        images: 12,
+        estimated_usd: Some(0.36),
+        reported_usd: None,
+        billable_units: None,
+        predict_time_s: Some(19.5),
+        reported_images: 6,
+    });
+    r.suites.push(
+        serde_json::from_value(serde_json::json!({
+            "suite": "edit",
+            "model": { "provider": "ark", "endpoint": "seedream-4-5-251128", "send_seed": true, "seed_honoured": false },
+            "fingerprint_changes": [],
+        }))
+        .unwrap(),
+    );
+    r.cases.truncate(1);
+    r.cases
+        .push(case("edit", "retouch", CaseVerdict::Pass, 0.97, 0.8));
+    for s in r.cases[0].samples.held_mut() {
+        let p = s.provider.as_mut().unwrap();
+        p.no_version_evidence = true;
+        p.seed_not_honoured = true;
+        p.per_call = [
+            ("wavespeed.timings.inference", "2140"),
+            ("wavespeed.has_nsfw_contents", "false"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    }
+    r.finish();
+    r
+}
+
+/// The markup from `start` up to (not including) `end`, as a skeleton.
+fn part(html: &str, start: &str, end: &str) -> String {
+    let a = html.find(start).expect(start);
+    let b = a + html[a..].find(end).expect(end);
+    skeleton(&html[a..b])
+}
+
+#[test]
+fn html_shows_spend_batching_and_what_the_fingerprint_cannot_prove() {
+    let r = provenance_report();
+    let html = render_html(&r);
+    let calm = html
+        .find("id=\"case-brand-warm-drift\"")
+        .expect("brand case");
+    let edit = html.find("id=\"case-edit-retouch\"").expect("edit case");
+    let shown = [
+        part(&html, "<div class=\"facts\">", "</header>"),
+        part(
+            &html[calm..],
+            "<p class=\"headline\">",
+            "<details class=\"body\"",
+        ),
+        part(
+            &html[calm..],
+            "<details class=\"percall\">",
+            "<div class=\"sample\">",
+        ),
+        part(
+            &html[edit..],
+            "<p class=\"headline\">",
+            "<details class=\"body\"",
+        ),
+    ];
+    snap!("html_provenance", shown.join("\n\n----\n\n"));
+    // Each sample carries its own per-call evidence; the suite without any shows none.
+    assert_eq!(html.matches("<details class=\"percall\">").count(), 2);
+    assert_eq!(html[edit..].matches("class=\"percall\"").count(), 0);
+    // The page and summary.md say the same about each suite.
+    let md = render_markdown(&r);
+    for line in [
+        "ℹ️ **brand**: no version evidence from this route",
+        "ℹ️ **brand**: seed not honoured by this endpoint",
+        "ℹ️ **edit**: seed not honoured by this endpoint",
+        "Spend: est. $0.36 · reported 19.5 s Replicate predict time (6 of 12 images)",
+        "8 requests for 12 images",
+    ] {
+        assert!(md.contains(line), "{line}\n{md}");
+    }
+    assert!(!md.contains("**edit**: no version evidence"), "{md}");
+    let text = human_summary(&r, None);
+    assert!(
+        text.contains("(8 requests for 12 images, 1 retries"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "spend: est. $0.36 · reported 19.5 s Replicate predict time (6 of 12 images)\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_run_without_batching_spend_or_flags_shows_none_of_them() {
+    let html = render_html(&report());
+    for absent in [
+        "requests for",
+        "spend <b>",
+        "class=\"provcase\"",
+        "class=\"info-note\"",
+        "class=\"percall\"",
+    ] {
+        assert!(!html.contains(absent), "{absent}");
+    }
+}
+
 #[test]
 fn github_annotations_snapshot() {
     snap!("github_annotations", github_annotations(&report()));
@@ -218,6 +336,10 @@ fn hostile_report() -> RunReport {
         headers: [(HOSTILE.to_string(), HOSTILE.to_string())]
             .into_iter()
             .collect(),
+        per_call: [(HOSTILE.to_string(), HOSTILE.to_string())]
+            .into_iter()
+            .collect(),
+        no_version_evidence: true,
         ..Metadata::default()
     });
     r
@@ -233,6 +355,17 @@ fn html_escapes_every_user_string() {
     assert!(!html.contains("<img src=x"), "raw img tag in the page");
     assert!(!html.contains("onerror=\"alert"), "raw handler in the page");
     assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"));
+    // The per-call evidence is shown, escaped: name and value, beside the headers.
+    let percall = &html[html
+        .find("<details class=\"percall\">")
+        .expect("per-call evidence")..];
+    assert_eq!(
+        percall[..percall.find("</details>").unwrap()]
+            .matches("&lt;script&gt;window.__pwned=1&lt;/script&gt;")
+            .count(),
+        2,
+        "{percall}"
+    );
     assert!(
         !html.contains("https://example.com"),
         "a foreign image source got through"

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::model::{CaseReport, CaseVerdict, RunReport, RunVerdict};
-use super::text::metric_table;
+use super::text::{Provenance, metric_table};
 
 /// A table cell: one line, no column breaks, no markup.
 fn cell(s: &str) -> String {
@@ -54,19 +54,6 @@ fn row(s: &mut String, c: &CaseReport) {
     );
 }
 
-/// Whether any candidate of the suite came from a route with no version evidence, and
-/// whether any had its seed left out because the endpoint declares none.
-fn provenance(report: &RunReport, suite: &str) -> (bool, bool) {
-    let mut found = (false, false);
-    for c in report.cases.iter().filter(|c| c.suite == suite) {
-        for m in c.samples.get().iter().filter_map(|x| x.provider.as_ref()) {
-            found.0 |= m.no_version_evidence;
-            found.1 |= m.seed_not_honoured;
-        }
-    }
-    found
-}
-
 const HEAD: &str =
     "| verdict | case | key metric | limit · noise floor | reason |\n|---|---|---|---|---|\n";
 
@@ -94,20 +81,8 @@ pub fn render_markdown(report: &RunReport) -> String {
         let _ = writeln!(s, "Spend: {}\n", cell(&spend.line()));
     }
     for suite in &report.suites {
-        let (hidden, unseeded) = provenance(report, &suite.suite);
-        if hidden {
-            let _ = writeln!(
-                s,
-                "ℹ️ **{}**: no version evidence from this route (the platform reports the version as hidden), so an unchanged fingerprint does not prove an unchanged build\n",
-                cell(&suite.suite)
-            );
-        }
-        if unseeded {
-            let _ = writeln!(
-                s,
-                "ℹ️ **{}**: seed not honoured by this endpoint; samples are independent draws\n",
-                cell(&suite.suite)
-            );
+        for note in Provenance::of_suite(report, &suite.suite).notes() {
+            let _ = writeln!(s, "ℹ️ **{}**: {note}\n", cell(&suite.suite));
         }
         for f in &suite.fingerprint_changes {
             let _ = writeln!(

@@ -1,6 +1,7 @@
-//! Shared wording: metric rows against thresholds, and the terminal summary.
+//! Shared wording: metric rows against thresholds, what a run's provenance cannot
+//! prove, and the terminal summary.
 
-use super::model::{CaseReport, CaseVerdict, RunReport};
+use super::model::{CaseReport, CaseVerdict, RunReport, SampleReport};
 
 /// One metric of one case, aggregated over samples (the worst sample), against its limit.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +123,78 @@ pub fn metric_rows(case: &CaseReport) -> Vec<(&'static str, String, String, bool
         .collect()
 }
 
+/// What a set of candidates cannot prove about the build that served them or the seed
+/// they were drawn with. One definition for every report, so summary.md and the page
+/// never disagree about a suite.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Provenance {
+    /// A route answered without naming its build: an unchanged fingerprint proves
+    /// nothing about it.
+    pub(crate) no_version_evidence: bool,
+    /// The seed pinned nothing: left out for an endpoint that declares none, or sent to
+    /// one the endpoint catalogue says drops it or never confirms it.
+    pub(crate) seed_not_honoured: bool,
+}
+
+/// [`Provenance::no_version_evidence`] in words.
+pub(crate) const NO_VERSION_EVIDENCE: &str = "no version evidence from this route (the platform reports the version as hidden), so an unchanged fingerprint does not prove an unchanged build";
+/// [`Provenance::seed_not_honoured`] in words.
+pub(crate) const SEED_NOT_HONOURED: &str =
+    "seed not honoured by this endpoint; samples are independent draws";
+
+impl Provenance {
+    /// Over `samples`, and the suite's model pin as run.json carries it (`None` for
+    /// `compare`, which has no pin).
+    pub(crate) fn of<'a>(
+        samples: impl IntoIterator<Item = &'a SampleReport>,
+        pin: Option<&serde_json::Value>,
+    ) -> Self {
+        let flag = |k: &str| {
+            pin.and_then(|p| p.get(k))
+                .and_then(serde_json::Value::as_bool)
+        };
+        // The pin leaves `seed_honoured` out when it is true; a seed the suite does not
+        // send cannot fail to pin anything.
+        let mut found = Self {
+            no_version_evidence: false,
+            seed_not_honoured: flag("seed_honoured") == Some(false)
+                && flag("send_seed").unwrap_or(true),
+        };
+        for m in samples.into_iter().filter_map(|s| s.provider.as_ref()) {
+            found.no_version_evidence |= m.no_version_evidence;
+            found.seed_not_honoured |= m.seed_not_honoured;
+        }
+        found
+    }
+
+    /// Over every candidate of `suite` in `report`, and the suite's pin.
+    pub(crate) fn of_suite(report: &RunReport, suite: &str) -> Self {
+        let pin = report
+            .suites
+            .iter()
+            .find(|s| s.suite == suite)
+            .map(|s| &s.model);
+        let mut found = Self::of([], pin);
+        for c in report.cases.iter().filter(|c| c.suite == suite) {
+            let p = Self::of(c.samples.get().iter(), None);
+            found.no_version_evidence |= p.no_version_evidence;
+            found.seed_not_honoured |= p.seed_not_honoured;
+        }
+        found
+    }
+
+    /// The notes a reader needs, in words; empty when the evidence is whole.
+    pub(crate) fn notes(self) -> Vec<&'static str> {
+        [
+            (self.no_version_evidence, NO_VERSION_EVIDENCE),
+            (self.seed_not_honoured, SEED_NOT_HONOURED),
+        ]
+        .into_iter()
+        .filter_map(|(on, note)| on.then_some(note))
+        .collect()
+    }
+}
+
 /// The terminal output: one line per case that did not pass, then a summary line.
 #[must_use]
 pub fn human_summary(report: &RunReport, out_dir: Option<&std::path::Path>) -> String {
@@ -138,6 +211,16 @@ pub fn human_summary(report: &RunReport, out_dir: Option<&std::path::Path>) -> S
             c.id,
             c.reasons.join("; ")
         ));
+    }
+    // Only a spend with a figure in it: a line saying "none" after every offline run
+    // would teach readers to skip it. Above the summary line, which `-q` prints alone.
+    if let Some(spend) = report
+        .stats
+        .spend
+        .as_ref()
+        .filter(|sp| sp.estimated_usd.is_some() || sp.reported_images > 0)
+    {
+        s.push_str(&format!("spend: {}\n", spend.line()));
     }
     s.push_str(&format!(
         "{}: {} passed, {} drifted, {} inconclusive, {} errors ({}, {} retries, {:.1}s)",
@@ -158,4 +241,55 @@ pub fn human_summary(report: &RunReport, out_dir: Option<&std::path::Path>) -> S
         s.push_str(&format!("\nreport: {}", dir.join("index.html").display()));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Spend;
+
+    #[test]
+    fn the_spend_comes_before_the_summary_line_and_only_with_a_figure() {
+        let mut r = crate::report::spend::tests::night();
+        let dir = std::path::Path::new("out");
+        let plain = human_summary(&r, Some(dir));
+        assert!(!plain.contains("spend:"), "{plain}");
+        r.stats.spend = Some(Spend::default());
+        assert_eq!(
+            human_summary(&r, Some(dir)),
+            plain,
+            "a spend of nothing is left out"
+        );
+        r.stats.spend = Some(Spend::tally(&r.cases, |_| Some(0.03)));
+        let text = human_summary(&r, Some(dir));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[lines.len() - 3],
+            "spend: est. $0.09 · reported $0.0400 + 1 fal billable units + 3.2 s Replicate predict time (3 of 3 images)"
+        );
+        // `-q` prints the line before the last one.
+        assert!(
+            lines[lines.len() - 2].starts_with("PASS: 3 passed"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn provenance_takes_the_samples_and_the_suites_pin() {
+        let r = crate::report::spend::tests::night();
+        let rep = Provenance::of_suite(&r, "rep");
+        assert!(rep.no_version_evidence && rep.seed_not_honoured);
+        assert_eq!(rep.notes(), [NO_VERSION_EVIDENCE, SEED_NOT_HONOURED]);
+        assert_eq!(Provenance::of_suite(&r, "or"), Provenance::default());
+        assert!(Provenance::of_suite(&r, "or").notes().is_empty());
+        let pin =
+            serde_json::json!({ "provider": "ark", "send_seed": true, "seed_honoured": false });
+        let ark = Provenance::of([], Some(&pin));
+        assert!(ark.seed_not_honoured && !ark.no_version_evidence);
+        // A pin that sends no seed has none to lose; one that says nothing honours it.
+        let unsent = serde_json::json!({ "send_seed": false, "seed_honoured": false });
+        assert!(!Provenance::of([], Some(&unsent)).seed_not_honoured);
+        let plain = serde_json::json!({ "provider": "sim", "send_seed": true });
+        assert!(!Provenance::of([], Some(&plain)).seed_not_honoured);
+    }
 }

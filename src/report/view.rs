@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::history::{HistoryRecord, median};
 use super::model::{CaseReport, CaseVerdict, MetricFloor, RunReport, SampleReport, SuiteReport};
-use super::text::{MetricRow, metric_table};
+use super::text::{MetricRow, Provenance, metric_table};
 use crate::score::{LabShift, PaletteColor, PaletteFlow, lab_shift_words, palette_match};
 
 /// The run as the page's first screen and toolbar show it.
@@ -17,6 +17,11 @@ pub(crate) struct RunView<'a> {
     pub(crate) errors: usize,
     pub(crate) inconclusive: usize,
     pub(crate) passed: usize,
+    /// The images asked for, when more than the requests (several samples per request),
+    /// as [`super::RunStats::requests_label`] words it.
+    pub(crate) batched_images: Option<u64>,
+    /// Estimated and platform-reported spend in one line; `None` for runs without one.
+    pub(crate) spend: Option<String>,
     /// Whether any case carries a request fingerprint: `compare` runs record none and
     /// cannot be accepted, so the page does not suggest `driftgate accept` for them.
     pub(crate) acceptable: bool,
@@ -35,6 +40,9 @@ impl<'a> RunView<'a> {
             errors: report.count(CaseVerdict::Error),
             inconclusive: report.count(CaseVerdict::Inconclusive),
             passed: report.count(CaseVerdict::Pass),
+            batched_images: (report.stats.images > report.stats.requests)
+                .then_some(report.stats.images),
+            spend: report.stats.spend.as_ref().map(super::Spend::line),
             acceptable: report.cases.iter().any(|c| !c.fingerprint.is_empty()),
             build_changed: report
                 .suites
@@ -74,6 +82,8 @@ pub(crate) struct SuiteView<'a> {
     pub(crate) suite: &'a SuiteReport,
     /// Changed fields first, then the rest by name.
     pub(crate) build: Vec<BuildRow>,
+    /// What the suite's candidates cannot prove about their build or seed.
+    pub(crate) notes: Vec<&'static str>,
 }
 
 impl<'a> SuiteView<'a> {
@@ -110,7 +120,11 @@ impl<'a> SuiteView<'a> {
                 .cmp(&a.changed)
                 .then_with(|| a.field.cmp(&b.field))
         });
-        Self { suite: s, build }
+        Self {
+            suite: s,
+            build,
+            notes: Provenance::of_suite(r, &s.suite).notes(),
+        }
     }
 }
 
@@ -269,14 +283,17 @@ pub(crate) struct CaseView<'a> {
     pub(crate) extra_floors: Vec<&'a MetricFloor>,
     pub(crate) palette: Option<PaletteView<'a>>,
     pub(crate) trend: Option<TrendView>,
+    /// What this case's candidates cannot prove about their build or seed.
+    pub(crate) notes: Vec<&'static str>,
 }
 
 impl<'a> CaseView<'a> {
     /// `samples` are `c`'s samples, read once by the caller (they may have been spilled
-    /// to disk).
+    /// to disk); `pin` is its suite's model pin, when the run has one.
     pub(crate) fn new(
         c: &'a CaseReport,
         samples: &'a [SampleReport],
+        pin: Option<&serde_json::Value>,
         history: &[HistoryRecord],
     ) -> Self {
         let rows = metric_table(c);
@@ -295,6 +312,7 @@ impl<'a> CaseView<'a> {
             extra_floors,
             palette: PaletteView::of(c, samples),
             trend: TrendView::of(c, history),
+            notes: Provenance::of(samples, pin).notes(),
         }
     }
 }

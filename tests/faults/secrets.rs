@@ -41,6 +41,20 @@ const PROVIDERS: &[(&str, &str, &str, &str)] = &[
         "sk-proj-sentinel-9f4a2e7c58",
         "gpt-image-2",
     ),
+    (
+        "wavespeed",
+        "WAVESPEED_API_KEY",
+        "ws-sentinel-3b7e1f0a94",
+        // Not in the endpoint catalogue, as for ark: the catalogued Seedream edit
+        // endpoints would refuse these runs' tiny images before any request.
+        "sentinel/unlisted-model",
+    ),
+    (
+        "atlascloud",
+        "ATLASCLOUD_API_KEY",
+        "apikey-sentinel-6c0d2a8e51",
+        "sentinel/unlisted-model",
+    ),
 ];
 
 /// Answers every request with an error whose message repeats the request's headers.
@@ -143,6 +157,16 @@ async fn every_providers_key_stays_out_of_every_output_at_vv() {
             assert!(
                 all.contains("rejected request with headers"),
                 "{provider}: the echo reached the report"
+            );
+            // The echo carried the credential header, so scrubbing is what kept the
+            // key out, not a request sent without one.
+            let run_json = &all[all.find("=== out/run.json").unwrap_or(0)..];
+            let run_json = &run_json[..run_json[1..]
+                .find("\n=== ")
+                .map_or(run_json.len(), |i| i + 1)];
+            assert!(
+                run_json.contains("authorization: "),
+                "{provider} {status}: no credential header in the echo: {run_json}"
             );
             for &(_, _, k, _) in PROVIDERS {
                 if let Some(at) = all.find(k) {

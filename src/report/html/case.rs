@@ -68,6 +68,9 @@ pub(super) fn article(v: &CaseView<'_>) -> Markup {
                     }
                 }
             }
+            @for note in &v.notes {
+                div.provcase { "ℹ " (note) }
+            }
             details.body open[c.verdict != CaseVerdict::Pass] {
                 summary { "images, measurements and request" }
                 div.grid {

@@ -22,6 +22,18 @@ pub(super) fn samples(v: &CaseView<'_>) -> Markup {
             @if let Some(e) = &s.error {
                 div.fpcase { "sample " (s.index + 1) ": " (e) }
             }
+            @if let Some(p) = s.provider.as_ref().filter(|p| !p.per_call.is_empty()) {
+                // Changes from call to call, so it is no part of the build table; kept
+                // folded as evidence for a reader who asks why one sample differs.
+                details.percall {
+                    summary { "sample " (s.index + 1) ": what the platform reported for this call" }
+                    dl.kv {
+                        @for (k, val) in p.per_call.iter() {
+                            dt { (k) } dd { code { (val) } }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -68,7 +68,12 @@ pub fn write_html(
     for c in &report.cases {
         let held = c.held();
         let samples = held.samples.get();
-        let view = CaseView::new(&held, &samples, history);
+        let pin = report
+            .suites
+            .iter()
+            .find(|s| s.suite == c.suite)
+            .map(|s| &s.model);
+        let view = CaseView::new(&held, &samples, pin, history);
         w.write_all(case::article(&view).into_string().as_bytes())?;
     }
     let end = html! {

@@ -57,7 +57,14 @@ pub(super) fn banner(run: &RunView<'_>) -> Markup {
                 span { b { (run.inconclusive) } " inconclusive" }
                 span { b { (run.passed) } " passed" }
                 span { "duration " b { (format!("{:.1} s", r.stats.duration_s)) } }
-                span { b { (r.stats.requests) } " requests, " b { (r.stats.retries) } " retries" }
+                span {
+                    b { (r.stats.requests) } " requests"
+                    @if let Some(images) = run.batched_images { " for " b { (images) } " images" }
+                    ", " b { (r.stats.retries) } " retries"
+                }
+                @if let Some(spend) = &run.spend {
+                    span { "spend " b { (spend) } }
+                }
                 span { "run " code { (r.run_id) } }
                 span { "started " (r.started_at) }
                 span { "driftgate " (r.driftgate_version) " · scorer v" (r.scorer_version) }
@@ -127,6 +134,9 @@ fn suite_card(s: &SuiteView<'_>) -> Markup {
                         }
                     }
                 }
+            }
+            @for note in &s.notes {
+                div.info-note { "ℹ " (note) }
             }
         }
     }
