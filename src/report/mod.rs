@@ -30,7 +30,7 @@ pub use model::{
 };
 pub use spend::Spend;
 pub use spill::{Samples, Spill};
-pub use text::{MetricRow, human_summary, metric_rows, metric_table};
+pub use text::{MetricRow, human_summary, metric_table};
 pub use thumbs::{THUMB_MAX, thumb_path, write_thumbnails};
 
 /// A failure to write or read a report file.

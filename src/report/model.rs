@@ -94,9 +94,6 @@ pub struct FingerprintChange {
     pub candidate: Option<String>,
 }
 
-/// The old name of [`ChannelTest`], still used by the HTML renderer.
-pub(crate) type MetricFloor = ChannelTest;
-
 /// One case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseReport {

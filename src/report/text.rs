@@ -105,22 +105,13 @@ pub fn metric_table(case: &CaseReport) -> Vec<MetricRow> {
     rows.push(row(
         "palette_delta_e",
         "Palette ΔE",
-        "dominant brand colours, matched one to one",
+        "dominant brand colours, matched by share (a transport plan)",
         format!("{pal:.2}"),
         t.palette
             .map_or("-".into(), |l| format!("<= {}", l.max_delta_e)),
         t.palette.is_none_or(|l| pal <= l.max_delta_e),
     ));
     rows
-}
-
-/// One metric of one case, aggregated over samples: (name, value, limit, within limit).
-#[must_use]
-pub fn metric_rows(case: &CaseReport) -> Vec<(&'static str, String, String, bool)> {
-    metric_table(case)
-        .into_iter()
-        .map(|r| (r.name, r.value, r.limit, r.ok))
-        .collect()
 }
 
 /// What a set of candidates cannot prove about the build that served them or the seed

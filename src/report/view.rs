@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 
 use super::history::{HistoryRecord, median};
-use super::model::{CaseReport, CaseVerdict, MetricFloor, RunReport, SampleReport, SuiteReport};
+use super::model::{CaseReport, CaseVerdict, RunReport, SampleReport, SuiteReport};
 use super::text::{MetricRow, Provenance, metric_table};
 use crate::score::{LabShift, PaletteColor, PaletteFlow, lab_shift_words, palette_match};
+use crate::verdict::ChannelTest;
 
 /// The run as the page's first screen and toolbar show it.
 pub(crate) struct RunView<'a> {
@@ -280,7 +281,7 @@ pub(crate) struct CaseView<'a> {
     /// The metric table shared with the text and Markdown reports.
     pub(crate) rows: Vec<MetricRow>,
     /// Noise floors of channels without a row in the table (features, matched regions).
-    pub(crate) extra_floors: Vec<&'a MetricFloor>,
+    pub(crate) extra_floors: Vec<&'a ChannelTest>,
     pub(crate) palette: Option<PaletteView<'a>>,
     pub(crate) trend: Option<TrendView>,
     /// What this case's candidates cannot prove about their build or seed.
@@ -318,7 +319,7 @@ impl<'a> CaseView<'a> {
 }
 
 /// Whether a noise floor's candidate value lies outside the range of the baselines.
-pub(crate) fn outside(f: &MetricFloor) -> bool {
+pub(crate) fn outside(f: &ChannelTest) -> bool {
     f.value < f.low || f.value > f.high
 }
 

@@ -4,8 +4,8 @@
 
 use maud::{Markup, html};
 
-use crate::report::model::MetricFloor;
 use crate::report::view::{CaseView, outside};
+use crate::verdict::ChannelTest;
 
 /// A floor value with as many decimals as its size warrants.
 fn floor_number(v: f64) -> String {
@@ -19,7 +19,7 @@ fn floor_number(v: f64) -> String {
 }
 
 /// The noise floor as the range the baseline samples spanned.
-fn floor_cell(f: &MetricFloor) -> Markup {
+fn floor_cell(f: &ChannelTest) -> Markup {
     html! {
         td.num title={ "candidates' mean " (floor_number(f.value)) } {
             (floor_number(f.low)) " – " (floor_number(f.high))
