@@ -20,6 +20,17 @@ fn signed(v: f64) -> String {
     }
 }
 
+/// A noise floor from `low` to `high` at `decimals`, or its one value when the baselines
+/// agree to that precision: "0.974-0.974" would read as a range that is not there.
+fn floor(low: f64, high: f64, decimals: usize, sep: &str) -> String {
+    let (lo, hi) = (format!("{low:.decimals$}"), format!("{high:.decimals$}"));
+    if lo == hi {
+        format!("{lo} (the baselines agree)")
+    } else {
+        format!("{lo}{sep}{hi}")
+    }
+}
+
 /// The words for a flagged channel, e.g. "warmer: mean b* +3.1, outside noise floor
 /// -0.2..+0.4". A worst-sample test reads as its channel, said of one sample.
 pub(crate) fn describe(f: &ChannelTest) -> String {
@@ -34,8 +45,9 @@ pub(crate) fn describe(f: &ChannelTest) -> String {
     let one = if f.metric.worst { "one sample's " } else { "" };
     let hash = |name: &str| {
         format!(
-            "{name} distance {:.1} above noise floor {:.0}-{:.0}",
-            f.value, f.low, f.high
+            "{name} distance {:.1} above noise floor {}",
+            f.value,
+            floor(f.low, f.high, 0, "-")
         )
     };
     let axis = |axis: &str, matched: bool| {
@@ -44,28 +56,51 @@ pub(crate) fn describe(f: &ChannelTest) -> String {
         } else {
             ("mean ", "")
         };
-        format!(
-            "{word}: {of}{axis} {delta:+.1}{at}, outside noise floor {}..{}",
+        let (lo, hi) = (
             signed(f.low - f.baseline_mean),
-            signed(f.high - f.baseline_mean)
-        )
+            signed(f.high - f.baseline_mean),
+        );
+        let span = if lo == hi {
+            format!("{lo} (the baselines agree)")
+        } else {
+            format!("{lo}..{hi}")
+        };
+        format!("{word}: {of}{axis} {delta:+.1}{at}, outside noise floor {span}")
     };
-    // Scale channels are compared on a log scale: the change reads as a percentage.
-    let relative = |matched: bool| {
-        let at = if matched { " in matched regions" } else { "" };
+    // Matched regions compare the logs of contrast and detail between paired patches, so
+    // their difference is a log ratio and reads as a percentage.
+    let matched_ratio = || {
         format!(
-            "{word} by {:.0}%{at}, outside noise floor",
+            "{word} by {:.0}% in matched regions, outside noise floor",
             (delta.exp() - 1.0).abs() * 100.0
         )
     };
+    // Per-image features are tested as ln(1 + x) (blockiness as ln x); the words undo the
+    // log, so the change reads in the quantity's own unit: exp(Δ) - 1 of ln(1 + x) values
+    // is not the change of x, and overstated it wherever x is small.
+    let level = |quantity: &str, undo: fn(f64) -> f64, decimals: usize| {
+        let (before, after) = (undo(f.baseline_mean), undo(f.value));
+        let change = if before.abs() > f64::EPSILON {
+            format!(" ({:+.0}%)", (after / before - 1.0) * 100.0)
+        } else {
+            String::new()
+        };
+        format!(
+            "{word}: {quantity} {before:.decimals$} -> {after:.decimals$}{change}, outside noise floor {}",
+            floor(undo(f.low), undo(f.high), decimals, "-")
+        )
+    };
+    let ln_1p = |v: f64| v.exp() - 1.0;
     match channel {
         Channel::Ssim => format!(
-            "{one}SSIM {:.3} below noise floor {:.3}-{:.3}",
-            f.value, f.low, f.high
+            "{one}SSIM {:.3} below noise floor {}",
+            f.value,
+            floor(f.low, f.high, 3, "-")
         ),
         Channel::DeltaE => format!(
-            "{one}colour ΔE {:.1} above noise floor {:.1}-{:.1}",
-            f.value, f.low, f.high
+            "{one}colour ΔE {:.1} above noise floor {}",
+            f.value,
+            floor(f.low, f.high, 1, "-")
         ),
         Channel::Phash | Channel::Dhash => hash(channel.name()),
         Channel::Lightness => axis("L*", false),
@@ -75,10 +110,11 @@ pub(crate) fn describe(f: &ChannelTest) -> String {
         Channel::MatchedRedGreen => axis("a*", true),
         Channel::MatchedYellowBlue => axis("b*", true),
         Channel::MatchedChroma => axis("C*", true),
-        Channel::MatchedContrast | Channel::MatchedDetail => relative(true),
-        Channel::Colourfulness | Channel::Contrast | Channel::Sharpness | Channel::Blockiness => {
-            relative(false)
-        }
+        Channel::MatchedContrast | Channel::MatchedDetail => matched_ratio(),
+        Channel::Colourfulness => level("colourfulness", ln_1p, 1),
+        Channel::Contrast => level("luma contrast (sd)", ln_1p, 1),
+        Channel::Sharpness => level("sharpness (mean |Laplacian|)", ln_1p, 2),
+        Channel::Blockiness => level("blockiness", f64::exp, 2),
     }
 }
 
@@ -122,6 +158,31 @@ mod tests {
     }
 
     #[test]
+    fn a_floor_of_one_value_reads_as_one_value() {
+        let f = test_worst(Channel::Ssim, &[0.974, 0.974, 0.974], &[0.974, 0.5]).unwrap();
+        assert_eq!(
+            describe(&f),
+            "one sample's SSIM 0.500 below noise floor 0.974 (the baselines agree)"
+        );
+    }
+
+    #[test]
+    fn a_feature_change_reads_in_its_own_unit() {
+        // Sharpness 1.0 -> 0.2 is 80% softer; exp(Δ) - 1 of the ln(1 + x) values said 46%.
+        let ln1p = |x: f64| (x + 1.0).ln();
+        let f = test_mean(
+            Channel::Sharpness,
+            &[ln1p(1.0), ln1p(1.02), ln1p(0.98)],
+            &[ln1p(0.2), ln1p(0.21), ln1p(0.19)],
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&f),
+            "softer: sharpness (mean |Laplacian|) 1.00 -> 0.20 (-80%), outside noise floor 0.98-1.02"
+        );
+    }
+
+    #[test]
     fn narrow_floors_keep_their_hundredths() {
         let f = test_mean(Channel::YellowBlue, &[2.0, 2.02, 1.99], &[4.0, 4.1, 4.05]).unwrap();
         assert_eq!(
@@ -142,8 +203,16 @@ mod tests {
     }
 
     #[test]
-    fn scale_channels_read_as_percentages() {
-        let f = test_mean(Channel::Sharpness, &[1.0, 1.01, 0.99], &[0.5, 0.51, 0.49]).unwrap();
-        assert_eq!(describe(&f), "softer by 39%, outside noise floor");
+    fn matched_log_ratios_read_as_percentages() {
+        let f = test_mean(
+            Channel::MatchedDetail,
+            &[0.0, 0.01, -0.01],
+            &[-0.5, -0.49, -0.51],
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&f),
+            "softer by 39% in matched regions, outside noise floor"
+        );
     }
 }
