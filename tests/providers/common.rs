@@ -142,6 +142,21 @@ pub(crate) fn spec(platform: &str, name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&v).expect("schema compiles")
 }
 
+/// The top-level property names the schema declares.
+pub(crate) fn spec_properties(platform: &str, name: &str) -> Vec<String> {
+    let file = format!(
+        "{}/tests/fixtures/providers/{platform}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    v["properties"]
+        .as_object()
+        .expect("the schema lists its properties")
+        .keys()
+        .cloned()
+        .collect()
+}
+
 /// Fails with every violation, so a drifted body shows all its differences at once.
 pub(crate) fn assert_spec(platform: &str, name: &str, instance: &Value) {
     let errors: Vec<String> = spec(platform, name)
