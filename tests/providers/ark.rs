@@ -1,5 +1,6 @@
 //! Ark: `POST /api/v3/images/generations`, bearer auth, `watermark:false`, data URIs in
-//! `image`, per-item errors inside a 200, `*RiskDetection` codes.
+//! `image`, per-item errors inside a 200, `*RiskDetection` codes. Bodies are checked
+//! against the SDK's `GenerateImagesRequest` (`tests/fixtures/providers/ark/`).
 
 use driftgate::provider::ErrorKind;
 use driftgate::suite::ProviderKind;
@@ -37,6 +38,11 @@ async fn request_and_answer() {
     assert_eq!(g.metadata.model.as_deref(), Some("seedream-4-5-251128"));
     assert_eq!(g.metadata.headers["ark.size"], "1024x1024");
     let body = json_body(&received(&server, "POST", "/api/v3/images/generations").await[0]);
+    common::assert_spec("ark", "GenerateImagesRequest", &body);
+    // The schema does bite: a field the SDK does not know, or an unknown format, is invalid.
+    let spec = common::spec("ark", "GenerateImagesRequest");
+    assert!(!spec.is_valid(&json!({"model": EP, "prompt": "x", "n": 2})));
+    assert!(!spec.is_valid(&json!({"model": EP, "prompt": "x", "response_format": "png"})));
     assert_eq!(body["model"], EP);
     assert_eq!(body["size"], "1024x1024");
     assert_eq!(body["watermark"], false);

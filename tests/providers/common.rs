@@ -132,6 +132,43 @@ pub(crate) async fn execute_one(
 }
 
 /// The body of a received request as JSON.
+/// The vendor's schema `name`, committed under `tests/fixtures/providers/<platform>/`.
+pub(crate) fn spec(platform: &str, name: &str) -> jsonschema::Validator {
+    let file = format!(
+        "{}/tests/fixtures/providers/{platform}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    jsonschema::validator_for(&v).expect("schema compiles")
+}
+
+/// The top-level property names the schema declares.
+pub(crate) fn spec_properties(platform: &str, name: &str) -> Vec<String> {
+    let file = format!(
+        "{}/tests/fixtures/providers/{platform}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    v["properties"]
+        .as_object()
+        .expect("the schema lists its properties")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Fails with every violation, so a drifted body shows all its differences at once.
+pub(crate) fn assert_spec(platform: &str, name: &str, instance: &Value) {
+    let errors: Vec<String> = spec(platform, name)
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{platform}/{name}: {errors:?}\n{instance}"
+    );
+}
+
 pub(crate) fn json_body(req: &Request) -> Value {
     serde_json::from_slice(&req.body).expect("request body is JSON")
 }

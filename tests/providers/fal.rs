@@ -1,6 +1,7 @@
 //! fal.ai: queue submit → status_url → response_url (URLs under owner/app, not the
 //! submit URL plus a suffix), `Authorization: Key`, Seedream body, sync mode, a
-//! COMPLETED job whose result is a 422, cancellation at the deadline.
+//! COMPLETED job whose result is a 422, cancellation at the deadline. Bodies are checked
+//! against fal's Seedream v4.5 input types (`tests/fixtures/providers/fal/`).
 
 use std::time::{Duration, Instant};
 
@@ -8,13 +9,28 @@ use driftgate::provider::{
     ApiKey, BuildOptions, ErrorKind, GenerationRequest, HttpOptions, Provider, build_with,
 };
 use driftgate::suite::ProviderKind;
-use serde_json::json;
+use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{self, KEY, Sequence, Wire, json_body, received};
 
 const EP: &str = "fal-ai/bytedance/seedream/v4.5/edit";
+/// The batching tests send no references, so they use the text-to-image endpoint: the
+/// edit endpoint's input requires `image_urls`.
+const T2I: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
+
+/// Checks a submitted body against fal's own input type for the endpoint
+/// (`tests/fixtures/providers/fal/`). The TypeScript types are open, so the schema lets
+/// unknown fields through; fal would ignore them silently, so every field sent must also
+/// be one the type declares.
+fn assert_input(schema: &str, body: &Value) {
+    common::assert_spec("fal", schema, body);
+    let declared = common::spec_properties("fal", schema);
+    let body = body.as_object().expect("a JSON object");
+    let unknown: Vec<&String> = body.keys().filter(|k| !declared.contains(*k)).collect();
+    assert!(unknown.is_empty(), "{schema} declares no {unknown:?}");
+}
 
 /// Mounts the queue: submit, one IN_QUEUE (202) then COMPLETED (200), and `result`.
 async fn queue(server: &MockServer, result: ResponseTemplate) {
@@ -86,6 +102,11 @@ async fn queue_flow_follows_returned_urls() {
     let submits = received(&server, "POST", &format!("/{EP}")).await;
     assert_eq!(submits.len(), 1);
     let body = json_body(&submits[0]);
+    assert_input("SeedDream45EditInput", &body);
+    // The schema does bite: no references, or seven generations, are invalid.
+    let edit = common::spec("fal", "SeedDream45EditInput");
+    assert!(!edit.is_valid(&json!({"prompt": "x"})));
+    assert!(!edit.is_valid(&json!({"prompt": "x", "image_urls": [], "num_images": 7})));
     assert_eq!(body["prompt"], c.prompt);
     assert_eq!(body["image_size"], json!({"width": 1024, "height": 1024}));
     assert_eq!(body["num_images"], 1);
@@ -306,7 +327,7 @@ impl wiremock::Respond for Seedream {
 /// of the samples shows.
 async fn seedream(server: &MockServer) {
     Mock::given(method("POST"))
-        .and(path(format!("/{EP}")))
+        .and(path(format!("/{T2I}")))
         .respond_with(Seedream { uri: server.uri() })
         .mount(server)
         .await;
@@ -334,7 +355,7 @@ async fn batched(
     Vec<u64>,
     driftgate::run::Stats,
 ) {
-    let mut m = common::model(ProviderKind::Fal, EP, &server.uri());
+    let mut m = common::model(ProviderKind::Fal, T2I, &server.uri());
     m.mode = Some("sync".into());
     let dir = tempfile::tempdir().unwrap();
     let mut c = common::case(dir.path(), 0);
@@ -361,10 +382,14 @@ async fn batched(
     let (_, jobs) = driftgate::run::plan(&suite, &driftgate::run::Selection::default(), 0);
     let mut out = driftgate::run::execute(&p, &suite, &jobs, options, &stats, |f| f).await;
     out.sort_by_key(|f| f.job.sample);
-    let asked = received(server, "POST", &format!("/{EP}"))
+    let asked = received(server, "POST", &format!("/{T2I}"))
         .await
         .iter()
-        .map(|r| json_body(r)["num_images"].as_u64().unwrap())
+        .map(|r| {
+            let body = json_body(r);
+            assert_input("SeedDream45T2IInput", &body);
+            body["num_images"].as_u64().unwrap()
+        })
         .collect();
     (out.into_iter().map(|f| f.result).collect(), asked, stats)
 }
@@ -401,7 +426,7 @@ async fn eight_samples_are_six_then_two() {
 async fn the_emulator_refuses_seven_images_and_small_sizes_as_fal_does() {
     let server = MockServer::start().await;
     seedream(&server).await;
-    let mut m = common::model(ProviderKind::Fal, EP, &server.uri());
+    let mut m = common::model(ProviderKind::Fal, T2I, &server.uri());
     m.mode = Some("sync".into());
     let dir = tempfile::tempdir().unwrap();
     let mut c = common::case(dir.path(), 0);
@@ -450,7 +475,7 @@ async fn a_short_or_failed_batch_fails_its_samples() {
     // fal answers with one image whatever was asked.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/{EP}")))
+        .and(path(format!("/{T2I}")))
         .respond_with(result_ok(&server.uri()))
         .mount(&server)
         .await;
@@ -466,7 +491,7 @@ async fn a_short_or_failed_batch_fails_its_samples() {
     // A refused request fails every sample it carried, and is not retried.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/{EP}")))
+        .and(path(format!("/{T2I}")))
         .respond_with(ResponseTemplate::new(422).set_body_json(json!({"detail": "bad size"})))
         .mount(&server)
         .await;
@@ -488,7 +513,7 @@ fn record_sends_one_request_per_case_for_three_samples() {
         server
     });
     let dir = tempfile::tempdir().unwrap();
-    let t2i = EP;
+    let t2i = T2I;
     std::fs::write(
         dir.path().join("fal.yaml"),
         format!(
@@ -522,7 +547,11 @@ fn record_sends_one_request_per_case_for_three_samples() {
     );
     let posts = rt.block_on(received(&server, "POST", &format!("/{t2i}")));
     assert_eq!(posts.len(), 2, "one request per case");
-    assert!(posts.iter().all(|r| json_body(r)["num_images"] == 3));
+    for post in &posts {
+        let body = json_body(post);
+        assert_input("SeedDream45T2IInput", &body);
+        assert_eq!(body["num_images"], 3);
+    }
     // Every image of each batch is kept, in order: the emulator's 0, 1, 2.
     for case in ["bottle", "shoe"] {
         for i in 0..3u8 {

@@ -1,5 +1,7 @@
 //! OpenRouter: `POST /api/v1/images` with bearer auth, `input_references` as data URLs,
-//! base64 answers, errors inside a 200, the chat-completions mode and routing.
+//! base64 answers, errors inside a 200, the chat-completions mode and routing. Bodies
+//! are validated against OpenRouter's own OpenAPI schemas (`ImageGenerationRequest`,
+//! `ChatRequest`) committed under `tests/fixtures/providers/openrouter/`.
 
 use driftgate::provider::ErrorKind;
 use driftgate::suite::{ProviderKind, Route};
@@ -10,6 +12,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::{self, KEY, Wire, b64, json_body, received};
 
 const EP: &str = "bytedance-seed/seedream-4.5";
+const SPEC: &str = "openrouter";
 
 fn ok(_: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
@@ -48,6 +51,11 @@ async fn images_api_request_and_answer() {
     );
     let reqs = received(&server, "POST", "/api/v1/images").await;
     let body = json_body(&reqs[0]);
+    common::assert_spec(SPEC, "ImageGenerationRequest", &body);
+    // The schema does bite: no prompt, or an aspect ratio it does not list, is invalid.
+    let images = common::spec(SPEC, "ImageGenerationRequest");
+    assert!(!images.is_valid(&json!({"model": EP})));
+    assert!(!images.is_valid(&json!({"model": EP, "prompt": "x", "aspect_ratio": "7:5"})));
     assert_eq!(body["model"], EP);
     assert_eq!(body["size"], "1024x1024");
     assert_eq!(body["n"], 1);
@@ -95,6 +103,13 @@ async fn chat_mode_reads_the_message_images_and_fingerprint() {
     assert_eq!(id["model"], "google/gemini-3-pro-image-preview-20260402");
     assert_eq!(id["openrouter.provider"], "Google AI Studio");
     let body = json_body(&received(&server, "POST", "/api/v1/chat/completions").await[0]);
+    common::assert_spec(SPEC, "ChatRequest", &body);
+    assert!(
+        !common::spec(SPEC, "ChatRequest").is_valid(&json!({
+            "model": "m", "messages": [{"role": "user", "content": "x"}], "modalities": ["video"]
+        })),
+        "the schema lists the output modalities"
+    );
     assert_eq!(body["modalities"], json!(["image", "text"]));
     let content = body["messages"][0]["content"].as_array().unwrap();
     assert_eq!(content[0]["type"], "text");
@@ -164,6 +179,7 @@ async fn images_api_batches_samples_with_n() {
     // OpenRouter reports no seed, and does not say which seed each image of a batch had.
     assert!(images.iter().all(|g| g.metadata.seed.is_none()));
     let body = json_body(&received(&server, "POST", "/api/v1/images").await[0]);
+    common::assert_spec(SPEC, "ImageGenerationRequest", &body);
     assert_eq!(body["n"], 3);
     assert_eq!(body["seed"], 42);
 
@@ -199,6 +215,7 @@ async fn image_only_models_ask_for_images_only_and_size_yields_to_aspect_ratio()
         .await
         .expect("chat generated");
     let body = json_body(&received(&server, "POST", "/api/v1/chat/completions").await[0]);
+    common::assert_spec(SPEC, "ChatRequest", &body);
     assert_eq!(body["modalities"], json!(["image"]));
 
     m.mode = None;
@@ -206,6 +223,7 @@ async fn image_only_models_ask_for_images_only_and_size_yields_to_aspect_ratio()
     case.params.insert("aspect_ratio".into(), json!("16:9"));
     common::generate(&m, &case).await.expect("images generated");
     let body = json_body(&received(&server, "POST", "/api/v1/images").await[0]);
+    common::assert_spec(SPEC, "ImageGenerationRequest", &body);
     assert_eq!(body["aspect_ratio"], "16:9");
     assert!(body.get("size").is_none(), "{body}");
 }
