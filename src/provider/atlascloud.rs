@@ -24,8 +24,7 @@ use serde_json::{Value, json};
 use super::http::{Http, data_uri, read_references};
 use super::poll::{self, Step};
 use super::{
-    Generation, GenerationRequest, Metadata, Provider, ProviderError, elapsed_ms, merge_params,
-    prediction, seed_to_send,
+    Generation, GenerationRequest, Provider, ProviderError, merge_params, prediction, seed_to_send,
 };
 use crate::suite::ModelPin;
 
@@ -181,25 +180,8 @@ impl Provider for AtlasCloud {
         let first = prediction::first_state(&answer);
         let data = poll::wait(&self.http, self.schedule, task, first).await?;
         let label = format!("Atlas Cloud prediction {id}");
-        let bytes = self
-            .http
-            .image(prediction::first_output(&data, &label)?)
-            .await?;
-        Ok(Generation {
-            bytes,
-            metadata: Metadata {
-                request_id: Some(id),
-                model: data
-                    .get("model")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                seed: seed_to_send(&req),
-                duration_ms: elapsed_ms(start),
-                headers: super::Headers::default(),
-                per_call: prediction::per_call(&data, "atlascloud."),
-                ..Metadata::default()
-            },
-        })
+        let seed = seed_to_send(&req);
+        prediction::generation(&self.http, &data, id, &label, "atlascloud.", seed, start).await
     }
 }
 

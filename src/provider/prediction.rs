@@ -122,6 +122,34 @@ pub(crate) fn first_output<'a>(data: &'a Value, label: &str) -> Result<&'a str, 
         })
 }
 
+/// The finished prediction `data` as a sample: its first output downloaded, what the
+/// platform reported as the build (`model`) and, under `prefix`, the per-call evidence.
+pub(crate) async fn generation(
+    http: &Http,
+    data: &Value,
+    id: String,
+    label: &str,
+    prefix: &str,
+    seed: Option<u64>,
+    start: std::time::Instant,
+) -> Result<super::Generation, ProviderError> {
+    let bytes = http.image(first_output(data, label)?).await?;
+    Ok(super::Generation {
+        bytes,
+        metadata: super::Metadata {
+            request_id: Some(id),
+            model: data
+                .get("model")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            seed,
+            duration_ms: super::elapsed_ms(start),
+            per_call: per_call(data, prefix),
+            ..super::Metadata::default()
+        },
+    })
+}
+
 /// Evidence from one call that is not part of the build identity: the platform's own
 /// timings and its safety verdict, under `prefix`.
 pub(crate) fn per_call(data: &Value, prefix: &str) -> super::Headers {
