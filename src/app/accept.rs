@@ -17,8 +17,9 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, RunReport};
+use crate::score::to_png;
 use crate::score::{DecodeLimits, decode};
-use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
+use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock};
 
 /// A case ready to be written: its images as PNG, in sample order, and what the provider said.
 struct Ready<'a> {
@@ -131,7 +132,8 @@ fn prepare<'a>(
             .map_err(|e| format!("{name}: cannot read {}: {e}", path.display()))?;
         let img = decode(&bytes, &limits)
             .map_err(|e| format!("{name}: candidate {}: {e}", path.display()))?;
-        let png = to_png(&bytes, &img, &path).map_err(|e| format!("{name}: {e}"))?;
+        let png =
+            to_png(&bytes, &img).map_err(|e| format!("{name}: {}: {e} as PNG", path.display()))?;
         images.push((n, png, img.width(), img.height()));
         provider.push(s.provider.clone().unwrap_or_default());
     }

@@ -47,7 +47,6 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
-    crate::provider::log_requests(cli.verbose >= 2);
     match cli.command {
         Command::Run(args) => run::run(&args, out),
         Command::Record(args) => record::record(&args, out),
@@ -96,6 +95,7 @@ fn exec_options(
     args: &ProviderArgs,
     suite: &crate::suite::Suite,
     deadline: Option<std::time::Instant>,
+    out: Output,
 ) -> (crate::run::ExecOptions, crate::provider::BuildOptions) {
     let exec = crate::run::ExecOptions {
         concurrency: args
@@ -110,6 +110,7 @@ fn exec_options(
     let build = crate::provider::BuildOptions {
         http: crate::provider::HttpOptions {
             timeout: secs(args.timeout),
+            log_requests: out.verbose >= 2,
             ..crate::provider::HttpOptions::default()
         },
         deadline,

@@ -14,8 +14,9 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Generation;
 use crate::run::{Progress, Stats, execute_on, plan_all};
+use crate::score::to_png;
 use crate::score::{DecodeLimits, decode};
-use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock, to_png};
+use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock};
 
 /// One sample of a case: its index and the provider's image or failure.
 type Sampled = (u32, Result<Generation, String>);
@@ -60,7 +61,10 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     let providers = suites
         .iter()
         .map(|s| {
-            crate::provider::build_with(&s.model, &super::exec_options(&args.common, s, deadline).1)
+            crate::provider::build_with(
+                &s.model,
+                &super::exec_options(&args.common, s, deadline, out).1,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let stats = Stats::default();
@@ -76,7 +80,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
             super::requests_and_images(jobs, &suite.model),
             suite.model.provider.name()
         ));
-        let options = super::exec_options(&args.common, suite, deadline).0;
+        let options = super::exec_options(&args.common, suite, deadline, out).0;
         let mut progress = Progress::new(&suite.id, jobs.len(), out.quiet);
         let results = execute_on(&rt, provider, suite, jobs, &options, &stats, |f| {
             let what = format!(
@@ -166,7 +170,7 @@ fn store_case(
     for (n, r) in samples {
         let g = r.map_err(|e| format!("sample {n}: {e}"))?;
         let img = decode(&g.bytes, &limits).map_err(|e| format!("sample {n}: {e}"))?;
-        let png = to_png(&g.bytes, &img, std::path::Path::new(case)).map_err(|e| e.to_string())?;
+        let png = to_png(&g.bytes, &img).map_err(|e| format!("sample {n}: {e} as PNG"))?;
         ready.push((n, png, img.width(), img.height(), g.metadata));
     }
     let mut images = Vec::with_capacity(ready.len());

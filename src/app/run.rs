@@ -125,7 +125,10 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     let providers = suites
         .iter()
         .map(|s| {
-            crate::provider::build_with(&s.model, &super::exec_options(&args.common, s, deadline).1)
+            crate::provider::build_with(
+                &s.model,
+                &super::exec_options(&args.common, s, deadline, out).1,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let run_id = new_run_id();
@@ -147,7 +150,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     {
         let options = crate::run::ExecOptions {
             cancel: cancel.clone(),
-            ..super::exec_options(&args.common, suite, deadline).0
+            ..super::exec_options(&args.common, suite, deadline, out).0
         };
         out.note(format!(
             "{}: {} cases, {} to {}",

@@ -30,7 +30,7 @@ use crate::suite::{Case, ModelPin, ProviderKind};
 
 pub use folder::{EXTENSIONS, Folder, sample_file};
 pub use headers::Headers;
-pub use http::{HttpOptions, log_requests};
+pub use http::HttpOptions;
 pub use secret::ApiKey;
 pub use sim::{BUILDS, Sim, render};
 

@@ -6,12 +6,14 @@
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
+// Tokio's clock, so that a test can pause it and the spacing is exact.
+use tokio::time::Instant as Clock;
 
 /// Hands out start slots spaced evenly.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     gap: Duration,
-    next: Mutex<Option<Instant>>,
+    next: Mutex<Option<Clock>>,
 }
 
 impl Pacer {
@@ -28,13 +30,13 @@ impl Pacer {
     pub(crate) async fn wait(&self, deadline: Option<Instant>) {
         let slot = {
             let mut next = self.next.lock().await;
-            let now = Instant::now();
+            let now = Clock::now();
             let slot = next.map_or(now, |n| n.max(now));
             *next = Some(slot + self.gap);
             slot
         };
-        let until = deadline.map_or(slot, |d| slot.min(d));
-        tokio::time::sleep_until(until.into()).await;
+        let until = deadline.map_or(slot, |d| slot.min(d.into()));
+        tokio::time::sleep_until(until).await;
     }
 }
 
@@ -42,15 +44,29 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn slots_are_spaced() {
         let p = Pacer::per_minute(1200); // 50 ms apart
-        let start = Instant::now();
+        let start = Clock::now();
         for _ in 0..4 {
             p.wait(None).await;
         }
-        let took = start.elapsed();
-        assert!(took >= Duration::from_millis(150), "{took:?}");
-        assert!(took < Duration::from_millis(1000), "{took:?}");
+        assert_eq!(start.elapsed(), Duration::from_millis(150));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_cuts_the_wait_short() {
+        let p = Pacer::per_minute(1); // a minute apart
+        p.wait(None).await;
+        let start = Clock::now();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        p.wait(Some(deadline)).await;
+        // The deadline is on the real clock, which moves on while tokio's is paused, so
+        // the wait ends a hair after 5 s of paused time: far short of the minute's slot.
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+            "{waited:?}"
+        );
     }
 }

@@ -80,15 +80,6 @@ pub enum StoreError {
         /// The lock file.
         path: PathBuf,
     },
-    /// An image could not be encoded for storage.
-    #[error("cannot encode {} as PNG", path.display())]
-    Encode {
-        /// The image.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: image::ImageError,
-    },
 }
 
 /// Largest baseline image read: the same cap as image downloads.
@@ -239,23 +230,6 @@ impl BaselineStore {
     pub fn root(&self) -> &Path {
         &self.root
     }
-}
-
-/// Encodes an image as PNG for storage; already-PNG bytes are kept as they are.
-///
-/// # Errors
-/// When encoding fails.
-pub fn to_png(bytes: &[u8], img: &image::RgbImage, path: &Path) -> Result<Vec<u8>, StoreError> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Ok(bytes.to_vec());
-    }
-    let mut out = Vec::new();
-    img.write_with_encoder(image::codecs::png::PngEncoder::new(&mut out))
-        .map_err(|source| StoreError::Encode {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -49,6 +49,24 @@ impl Rng {
     }
 }
 
+/// The kill loops' seed: `DRIFTGATE_TEST_SEED` replays a printed one, else the clock's
+/// nanoseconds pick a new one each run (every failure message prints it).
+fn seed() -> u64 {
+    if let Some(s) = std::env::var("DRIFTGATE_TEST_SEED")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return s | 1;
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("seed {seed} (replay with DRIFTGATE_TEST_SEED={seed})");
+    seed
+}
+
 /// Signals sent in the loop: SIGKILL, and SIGINT every fifth time.
 const KILLS: usize = 60;
 
@@ -79,11 +97,7 @@ fn record_killed_at_random_points_leaves_every_case_old_or_new() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let full = started.elapsed().as_micros() as u64;
 
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let seed = seed();
     let mut rng = Rng(seed);
     let (mut switched, mut forward, mut discarded) = (0, 0, 0);
     let mut previous = images(&p.path().join("baselines/tiny"));
@@ -430,7 +444,8 @@ fn run_killed_at_random_points_leaves_baselines_untouched() {
     let suite = suite.to_str().unwrap();
     assert_eq!(code(&p.run(&["record", suite])), 0);
     let before = harness::tree(&p.path().join("baselines"));
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let seed = seed();
+    let mut rng = Rng(seed);
     for i in 0..10 {
         let out = format!("out-{i}");
         let mut child = p
@@ -443,7 +458,11 @@ fn run_killed_at_random_points_leaves_baselines_untouched() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    assert_eq!(before, harness::tree(&p.path().join("baselines")));
+    assert_eq!(
+        before,
+        harness::tree(&p.path().join("baselines")),
+        "seed {seed}: a killed run changed the baselines"
+    );
     let o = p.run(&["run", suite, "--out", "final"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
@@ -494,11 +513,7 @@ fn accept_killed_at_random_points_leaves_every_case_old_or_new() {
     let full = started.elapsed().as_micros() as u64;
     assert_eq!(images(&p.path().join("baselines/tiny")), new);
 
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let seed = seed();
     let mut rng = Rng(seed);
     let mut switched = 0;
     for i in 0..KILLS {

@@ -87,6 +87,7 @@ pub(crate) fn provider(model: &ModelPin) -> AnyProvider {
             http: HttpOptions {
                 connect_timeout: Duration::from_secs(2),
                 timeout: Duration::from_millis(700),
+                log_requests: false,
             },
             deadline: None,
             api_key: Some(ApiKey::new(KEY)),

@@ -2,7 +2,6 @@
 //! size-capped reads, the `-vv` request log, and URLs checked against the policy in
 //! [`super::url_policy`] before anything is sent to them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -17,15 +16,6 @@ use crate::provider::secret::ApiKey;
 use crate::provider::text::{clip, one_line};
 use crate::provider::{BuildError, ErrorKind, ProviderError};
 use crate::suite::ModelPin;
-
-/// Whether requests are logged on stderr (`-vv`); set once at startup.
-static LOG_REQUESTS: AtomicBool = AtomicBool::new(false);
-
-/// Turns the `-vv` request log on or off: method, URL without query, and header names
-/// only, because header values carry the API key.
-pub fn log_requests(on: bool) {
-    LOG_REQUESTS.store(on, Ordering::Relaxed);
-}
 
 /// One request as the `-vv` log shows it.
 fn describe(req: &reqwest::Request) -> String {
@@ -52,6 +42,9 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// Longest time one HTTP request may take, body included. Default: 180 s.
     pub timeout: Duration,
+    /// Whether each request is logged on stderr (`-vv`): method, URL without its query,
+    /// and header names only, because header values carry the API key. Default: false.
+    pub log_requests: bool,
 }
 
 impl Default for HttpOptions {
@@ -59,6 +52,7 @@ impl Default for HttpOptions {
         Self {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(180),
+            log_requests: false,
         }
     }
 }
@@ -71,6 +65,8 @@ pub(crate) struct Http {
     key_env: String,
     base: Option<Url>,
     loopback: bool,
+    /// Whether requests are logged on stderr (`-vv`).
+    log: bool,
 }
 
 impl Http {
@@ -108,6 +104,7 @@ impl Http {
             key_env: key_env.to_string(),
             base,
             loopback,
+            log: opts.log_requests,
         })
     }
 
@@ -273,7 +270,7 @@ impl Http {
 
     async fn send_raw(&self, rb: RequestBuilder) -> Result<Response, reqwest::Error> {
         let req = rb.build()?;
-        let log = LOG_REQUESTS.load(Ordering::Relaxed);
+        let log = self.log;
         if log {
             eprintln!("{}", one_line(&self.key.scrub(&describe(&req))));
         }

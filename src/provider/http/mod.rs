@@ -9,7 +9,7 @@ mod url_policy;
 
 pub(crate) use classify::{header_str, is_content_filter};
 pub(crate) use client::Http;
-pub use client::{HttpOptions, log_requests};
+pub use client::HttpOptions;
 pub(crate) use data_uri::{data_uri, decode_b64, mime_of, read_references};
 
 /// Largest image download accepted.
