@@ -31,7 +31,7 @@ fn png() -> Vec<u8> {
 
 fn write_suite(dir: &Path, base: &str, cases: usize) -> std::path::PathBuf {
     let mut y = format!(
-        "suite: bench\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: DRIFTGATE_BENCH_KEY\n  mode: sync\ndefaults:\n  size: {{ width: 64, height: 64 }}\n  seed: 1\n  samples: 1\ncases:\n"
+        "suite: bench\nmodel:\n  provider: fal\n  endpoint: {EP}\n  base_url: {base}\n  api_key_env: DRIFTGATE_BENCH_KEY\n  mode: sync\ndefaults:\n  seed: 1\n  samples: 1\ncases:\n"
     );
     for i in 0..cases {
         y.push_str(&format!(
