@@ -9,7 +9,9 @@
 //!   `samples[]` with `index`, `baseline`, `candidate`, `heatmap` (paths relative to the
 //!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`;
 //!   `fingerprint` (the request fingerprint the run was made for, compared by `accept`),
-//!   `references` (as written in the suite), `floors[]` (the noise floor per metric).
+//!   `references` (as written in the suite), `floors[]` (the noise floor per metric; the `local`
+//!   entry also has `region`: `x`, `y`, `w`, `h` as fractions of the frame, `name`,
+//!   `change` (`new` | `changed` | `gone`), `samples`).
 //! - `stats`: `requests`, `retries`, `duration_s`, `spend` (see `Spend`).
 
 use serde::{Deserialize, Serialize};

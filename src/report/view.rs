@@ -8,7 +8,7 @@ use super::history::{HistoryRecord, median};
 use super::model::{CaseReport, CaseVerdict, RunReport, SampleReport, SuiteReport};
 use super::text::{MetricRow, Provenance, metric_table};
 use crate::score::{LabShift, PaletteColor, PaletteFlow, lab_shift_words, palette_match};
-use crate::verdict::ChannelTest;
+use crate::verdict::{ChannelTest, Region};
 
 /// The run as the page's first screen and toolbar show it.
 pub(crate) struct RunView<'a> {
@@ -286,6 +286,8 @@ pub(crate) struct CaseView<'a> {
     pub(crate) trend: Option<TrendView>,
     /// What this case's candidates cannot prove about their build or seed.
     pub(crate) notes: Vec<&'static str>,
+    /// Where a localised change flagged drift, to mark on the images.
+    pub(crate) region: Option<&'a Region>,
 }
 
 impl<'a> CaseView<'a> {
@@ -314,8 +316,17 @@ impl<'a> CaseView<'a> {
             palette: PaletteView::of(c, samples),
             trend: TrendView::of(c, history),
             notes: Provenance::of(samples, pin).notes(),
+            region: flagged_region(c),
         }
     }
+}
+
+/// Where a localised change flagged drift in `c`.
+fn flagged_region(c: &CaseReport) -> Option<&Region> {
+    c.floors
+        .iter()
+        .filter(|f| f.flags_drift())
+        .find_map(|f| f.region.as_ref())
 }
 
 /// Whether a noise floor's candidate value lies outside the range of the baselines.
@@ -350,6 +361,9 @@ fn headline(
             }
             if samples.iter().any(|s| s.size_change.is_some()) {
                 what.push("image size".to_string());
+            }
+            if let Some(r) = flagged_region(c) {
+                what.push(format!("one place in the frame ({})", r.name));
             }
             if what.is_empty() {
                 "Changed beyond the model's usual variation.".into()

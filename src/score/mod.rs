@@ -12,6 +12,7 @@ mod features;
 mod hash;
 mod heatmap;
 mod image;
+mod local;
 mod matched;
 mod pair;
 mod palette;
@@ -28,6 +29,7 @@ pub use self::color::{ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, 
 pub use self::hash::hashes;
 pub use self::heatmap::heatmap;
 pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode, to_display_jpeg, to_png};
+pub use self::local::{CELLS, Detail, GRID, cell_correlations, detail};
 pub use self::matched::{AXES as MATCHED_AXES, Patches, matched_shift, patches};
 pub use self::pair::{PairScore, score_pair, score_pair_with, ssim_luma, ssim_rgb};
 pub use self::palette::{

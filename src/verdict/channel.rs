@@ -33,6 +33,9 @@ pub enum Source {
     /// contrast, sharpness and blockiness are compared on a log scale, so their minimum
     /// effects are relative (5%, 5%, 15%, 10%).
     Features,
+    /// Per place in the frame: how the samples' fine detail correlates there, within and
+    /// across the two groups (`verdict::local`).
+    Regions,
 }
 
 /// One channel. The order of [`Channel::ALL`] is the order of `floors` in run.json.
@@ -72,6 +75,8 @@ pub enum Channel {
     Sharpness,
     /// JPEG blockiness (log scale).
     Blockiness,
+    /// A change confined to one place in the frame.
+    Local,
 }
 
 /// How one channel is tested and worded.
@@ -103,7 +108,7 @@ const fn spec(
 
 impl Channel {
     /// Every channel, in run.json order.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::Ssim,
         Self::DeltaE,
         Self::Phash,
@@ -121,6 +126,7 @@ impl Channel {
         Self::Contrast,
         Self::Sharpness,
         Self::Blockiness,
+        Self::Local,
     ];
 
     /// Name in run.json and the report.
@@ -144,6 +150,7 @@ impl Channel {
             Self::Contrast => "contrast",
             Self::Sharpness => "sharpness",
             Self::Blockiness => "blockiness",
+            Self::Local => "local",
         }
     }
 
@@ -167,6 +174,7 @@ impl Channel {
             | Self::Contrast
             | Self::Sharpness
             | Self::Blockiness => Source::Features,
+            Self::Local => Source::Regions,
         }
     }
 
@@ -206,8 +214,46 @@ impl Channel {
             }
             Self::MatchedDetail | Self::Sharpness => spec(Both, 0.01, 0.14, ("sharper", "softer")),
             Self::Blockiness => spec(Both, 0.005, 0.095, ("blockier", "less blocky")),
+            // The statistic is in Fisher-transformed correlation of fine detail; 0.3
+            // (a correlation of about 0.3 that was not there, or is no longer) is where a
+            // pattern repeated over varying texture becomes visible: contrast masking
+            // hides a pattern weaker than about a third of the texture it sits on.
+            Self::Local => spec(Higher, 0.0, 0.3, ("changed in one place", "")),
         }
     }
+}
+
+/// How the detail at a place changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// The candidates share something there that the baselines do not.
+    New,
+    /// The candidates agree among themselves and the baselines among themselves, but
+    /// the two no longer agree there.
+    Changed,
+    /// The baselines share something there that the candidates lost.
+    Gone,
+}
+
+/// Where in the frame a localised change is, as fractions of the frame (0..=1, from the
+/// top-left corner), and what kind of change it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    /// Left edge.
+    pub x: f64,
+    /// Top edge.
+    pub y: f64,
+    /// Width.
+    pub w: f64,
+    /// Height.
+    pub h: f64,
+    /// The place in words: "top-left", "bottom", "centre", ...
+    pub name: String,
+    /// What changed there.
+    pub change: Change,
+    /// Candidate samples the change is seen across.
+    pub samples: usize,
 }
 
 /// What one test result is about: a channel, over the candidates' mean or over their

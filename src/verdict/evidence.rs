@@ -6,6 +6,7 @@ use image::RgbImage;
 use super::channel::Channel;
 use super::degenerate::{Candidate, degenerate_reasons};
 use super::limits::threshold_reasons;
+use super::local::test_local;
 use super::significance::{ChannelTest, test_mean, test_worst};
 use crate::score::{self, Features, Metrics, Patches};
 use crate::suite::Thresholds;
@@ -173,10 +174,21 @@ impl Evidence<'_> {
                 Channel::Contrast => feature(|f| (f.contrast + 1.0).ln()),
                 Channel::Sharpness => feature(|f| (f.sharpness + 1.0).ln()),
                 Channel::Blockiness => feature(|f| f.blockiness.ln()),
+                Channel::Local => (Vec::new(), Vec::new()),
             }
         };
         let mut tests = Vec::new();
         for channel in Channel::ALL {
+            if channel == Channel::Local {
+                let detail = |v: &[(&RgbImage, &Features)]| -> Vec<score::Detail> {
+                    v.iter().map(|(img, _)| score::detail(img)).collect()
+                };
+                tests.extend(test_local(
+                    &detail(&self.baselines),
+                    &detail(&self.candidates),
+                ));
+                continue;
+            }
             let (b, c) = groups(channel);
             tests.extend(test_mean(channel, &b, &c));
             if channel.tests_worst_sample() {

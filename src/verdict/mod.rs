@@ -25,7 +25,8 @@
 //! The seam takes scores and returns decisions; it knows nothing of the report. Its
 //! parts: [`Channel`] (what is tested and how it is worded), `evidence` (the values among
 //! the baselines and for the candidates, from decoded images and scores),
-//! `significance` (the t-test and the worst-sample prediction interval), `limits` (the
+//! `significance` (the t-test and the worst-sample prediction interval), `local` (a change
+//! confined to one place in the frame), `limits` (the
 //! suite's thresholds), `degenerate` (flat or resized samples, drift without statistics),
 //! `decide` (Benjamini–Hochberg across the run) and `wording`.
 
@@ -34,11 +35,15 @@ mod decide;
 mod degenerate;
 mod evidence;
 mod limits;
+mod local;
 mod significance;
 mod wording;
 
-pub use self::channel::{Channel, ChannelSpec, Direction, Signal, Source, UnknownChannel};
+pub use self::channel::{
+    Change, Channel, ChannelSpec, Direction, Region, Signal, Source, UnknownChannel,
+};
 pub use self::decide::{CaseEvidence, DEFAULT_FDR, Decision, Outcome, decide};
 pub use self::evidence::{Evidence, Weighed};
 pub use self::limits::threshold_reasons;
+pub use self::local::test_local;
 pub use self::significance::{ChannelTest, test_mean, test_worst};

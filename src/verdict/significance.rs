@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::channel::{Channel, Direction, Signal};
+use super::channel::{Channel, Direction, Region, Signal};
 
 /// One channel's test for one case: the candidates against the baselines' noise floor.
 /// In run.json this is an entry of a case's `floors`.
@@ -33,6 +33,9 @@ pub struct ChannelTest {
     /// Whether the change reaches the channel's minimum effect.
     #[serde(default)]
     pub noticeable: bool,
+    /// Where in the frame, for the localised channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
 }
 
 impl ChannelTest {
@@ -98,6 +101,7 @@ pub fn test_mean(channel: Channel, baseline: &[f64], candidate: &[f64]) -> Optio
         significant: false,
         outside_floor,
         noticeable: (my - mx).abs() >= spec.min_effect,
+        region: None,
     })
 }
 
@@ -142,6 +146,7 @@ pub fn test_worst(channel: Channel, baseline: &[f64], candidate: &[f64]) -> Opti
             worst > high
         },
         noticeable: (worst - mx).abs() >= spec.min_effect,
+        region: None,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The words of a verdict: one line per flagged channel, and why a case could not be
 //! judged.
 
-use super::channel::Channel;
+use super::channel::{Change, Channel};
 use super::significance::ChannelTest;
 
 /// A sample's number in words: 1-based, as the report shows samples (the index stays
@@ -115,7 +115,30 @@ pub(crate) fn describe(f: &ChannelTest) -> String {
         Channel::Contrast => level("luma contrast (sd)", ln_1p, 1),
         Channel::Sharpness => level("sharpness (mean |Laplacian|)", ln_1p, 2),
         Channel::Blockiness => level("blockiness", f64::exp, 2),
+        Channel::Local => local(f),
     }
+}
+
+/// "bottom-right: a new pattern repeated in all 3 samples (a stamp, caption or border?)".
+fn local(f: &ChannelTest) -> String {
+    let Some(r) = &f.region else {
+        return format!(
+            "one place in the frame changed (detail correlation +{:.2})",
+            f.value
+        );
+    };
+    let all = match r.samples {
+        2 => "both samples".to_string(),
+        n => format!("all {n} samples"),
+    };
+    let what = match r.change {
+        Change::New => format!(
+            "a new pattern repeated in {all} that no baseline has (a stamp, caption or border?)"
+        ),
+        Change::Changed => format!("changed the same way in {all}"),
+        Change::Gone => format!("detail every baseline shares there is missing in {all}"),
+    };
+    format!("{}: {what}", r.name)
 }
 
 /// Why a case with no drift found is inconclusive rather than a pass.

@@ -207,3 +207,43 @@ fn a_flat_grey_sample_is_drift_named_in_run_json() {
     assert_eq!(case["reasons"][0], reason, "{}", case["reasons"]);
     assert_eq!(case["degenerate"], serde_json::json!([reason]));
 }
+
+#[test]
+fn a_stamp_in_one_corner_of_new_framings_is_drift_named_and_marked() {
+    // See: issue 14, item 2. Every candidate carries the same small stamp in its
+    // bottom-right corner; everything else is a fresh framing.
+    let env = Env::new();
+    stochastic_samples(&env.path().join("base/cat"), 0, unchanged);
+    stochastic_samples(&env.path().join("fresh/cat"), 1, unchanged);
+    stochastic_samples(&env.path().join("stamped/cat"), 1, |mut img| {
+        let (w, h) = img.dimensions();
+        for y in h - 20..h - 6 {
+            for x in w - 44..w - 6 {
+                let v = if (x / 3 + y / 4) % 2 == 0 { 240 } else { 30 };
+                img.put_pixel(x, y, image::Rgb([v, v, v]));
+            }
+        }
+        img
+    });
+    compare_base(&env, "fresh", 0);
+    let json = compare_base(&env, "stamped", 1);
+    let case = &json["cases"][0];
+    let reasons = case["reasons"].to_string();
+    assert!(
+        reasons.contains("bottom-right: a new pattern repeated in all 4 samples"),
+        "{reasons}"
+    );
+    let local = case["floors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["metric"] == "local")
+        .unwrap();
+    assert_eq!(local["region"]["name"], "bottom-right");
+    assert!(local["region"]["x"].as_f64().unwrap() >= 0.5);
+    let html = std::fs::read_to_string(env.path().join("out-stamped/index.html")).unwrap();
+    assert!(
+        html.contains("class=\"region\""),
+        "the page marks the place"
+    );
+}

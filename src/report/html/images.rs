@@ -7,6 +7,7 @@ use super::src;
 use crate::report::model::SampleReport;
 use crate::report::thumbs::thumb_path;
 use crate::report::view::CaseView;
+use crate::verdict::Region;
 
 pub(super) fn samples(v: &CaseView<'_>) -> Markup {
     html! {
@@ -15,9 +16,9 @@ pub(super) fn samples(v: &CaseView<'_>) -> Markup {
         @for s in v.samples {
             div.sample {
                 span.n { (s.index + 1) }
-                (figure("baseline (approved)", s.baseline.as_deref(), s.index + 1))
-                (figure("candidate (now)", s.candidate.as_deref(), s.index + 1))
-                (figure("difference (red = changed)", s.heatmap.as_deref(), s.index + 1))
+                (figure("baseline (approved)", s.baseline.as_deref(), s.index + 1, None))
+                (figure("candidate (now)", s.candidate.as_deref(), s.index + 1, v.region))
+                (figure("difference (red = changed)", s.heatmap.as_deref(), s.index + 1, v.region))
             }
             @if let Some(e) = &s.error {
                 div.fpcase { "sample " (s.index + 1) ": " (e) }
@@ -38,12 +39,19 @@ pub(super) fn samples(v: &CaseView<'_>) -> Markup {
     }
 }
 
-fn figure(label: &str, path: Option<&str>, n: u32) -> Markup {
+/// One image; `region`, where a localised change was found, is outlined on it.
+fn figure(label: &str, path: Option<&str>, n: u32, region: Option<&Region>) -> Markup {
     html! {
         @if let Some(p) = path {
             figure {
-                a href=(src(p)) target="_blank" rel="noopener" title="open full resolution" {
+                a.framed href=(src(p)) target="_blank" rel="noopener" title="open full resolution" {
                     img loading="lazy" src=(src(&thumb_path(p))) alt={ (label) " of sample " (n) };
+                    @if let Some(r) = region {
+                        span.region title={ "changed here: " (r.name) } style=(format!(
+                            "left:{:.1}%;top:{:.1}%;width:{:.1}%;height:{:.1}%",
+                            r.x * 100.0, r.y * 100.0, r.w * 100.0, r.h * 100.0
+                        )) {}
+                    }
                 }
                 figcaption { (label) }
             }
