@@ -275,6 +275,9 @@ impl TrendView {
 pub(crate) struct CaseView<'a> {
     pub(crate) case: &'a CaseReport,
     pub(crate) samples: &'a [SampleReport],
+    /// The samples in the order the page shows them: the one the first degenerate or
+    /// marked reason names first, the others in sample order.
+    pub(crate) shown: Vec<&'a SampleReport>,
     /// One sentence on what happened, in words rather than metric names.
     pub(crate) headline: String,
     pub(crate) colour: Option<ColourView>,
@@ -307,6 +310,7 @@ impl<'a> CaseView<'a> {
         Self {
             case: c,
             samples,
+            shown: flagged_first(c, samples),
             headline: headline(c, &rows, colour.as_ref(), samples),
             colour,
             rows,
@@ -316,6 +320,24 @@ impl<'a> CaseView<'a> {
             notes: Provenance::of(samples, pin).notes(),
         }
     }
+}
+
+/// The 0-based sample the case's first degenerate or marked reason names: every such
+/// reason starts "sample N " (1-based), as `verdict` words them.
+pub(crate) fn flagged_sample(c: &CaseReport) -> Option<u32> {
+    let rest = c.degenerate.first()?.strip_prefix("sample ")?;
+    let n: u32 = rest.split(' ').next()?.parse().ok()?;
+    n.checked_sub(1)
+}
+
+/// `samples` with the flagged one (see [`flagged_sample`]) moved to the front.
+fn flagged_first<'a>(c: &CaseReport, samples: &'a [SampleReport]) -> Vec<&'a SampleReport> {
+    let mut shown: Vec<&SampleReport> = samples.iter().collect();
+    if let Some(n) = flagged_sample(c) {
+        // A stable sort on one key: the flagged sample first, the rest as they were.
+        shown.sort_by_key(|s| s.index != n);
+    }
+    shown
 }
 
 /// Whether a noise floor's candidate value lies outside the range of the baselines.
