@@ -381,3 +381,49 @@ fn headline(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(degenerate: &[&str]) -> CaseReport {
+        let mut c: CaseReport = serde_json::from_value(serde_json::json!({
+            "suite": "s", "id": "c", "verdict": "drift", "reasons": [], "samples": [],
+        }))
+        .unwrap();
+        c.degenerate = degenerate.iter().map(ToString::to_string).collect();
+        c
+    }
+
+    fn samples(n: u32) -> Vec<SampleReport> {
+        (0..n)
+            .map(|i| serde_json::from_value(serde_json::json!({ "index": i })).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_sample_the_first_flagged_reason_names_comes_first() {
+        let c = case(&[
+            "sample 3 was marked by the platform: has_nsfw_concepts (fal)",
+            "sample 1 is a flat grey image (luma sd 0.0): a filtered or failed generation",
+        ]);
+        assert_eq!(flagged_sample(&c), Some(2));
+        let all = samples(4);
+        let order: Vec<u32> = flagged_first(&c, &all).iter().map(|s| s.index).collect();
+        assert_eq!(order, [2, 0, 1, 3]);
+    }
+
+    #[test]
+    fn without_a_flagged_sample_the_order_stays() {
+        let all = samples(3);
+        for c in [
+            case(&[]),
+            case(&["not a sample reason"]),
+            case(&["sample 0 x"]),
+        ] {
+            assert_eq!(flagged_sample(&c), None, "{:?}", c.degenerate);
+            let order: Vec<u32> = flagged_first(&c, &all).iter().map(|s| s.index).collect();
+            assert_eq!(order, [0, 1, 2]);
+        }
+    }
+}
