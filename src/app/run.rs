@@ -18,7 +18,7 @@ use crate::suite::Suite;
 /// A candidate written to the run folder (its relative path and what the provider
 /// reported), or why there is none, with what the platform reported when its answer was
 /// a mark on the sample rather than an image (`ProviderError::marked`).
-type Outcome = Result<(String, Metadata), (String, Option<Metadata>)>;
+type Outcome = Result<(String, Metadata), (String, Option<Box<Metadata>>)>;
 
 /// Every selected case must have a baseline recorded for its current request, with
 /// intact images; all problems are reported together before anything is sent.
@@ -197,7 +197,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             let case = &suite.cases[f.job.case];
             let outcome = f
                 .result
-                .map_err(|e| (e.to_string(), e.marked.map(|m| *m)))
+                .map_err(|e| (e.to_string(), e.marked))
                 .and_then(|g| {
                     let rel = format!(
                         "candidates/{}/{}/{}.{}",
@@ -294,7 +294,7 @@ fn pairs_for(
                         .map_err(|e| e.to_string()),
                     Some(meta),
                 ),
-                Err((e, marked)) => (Err(e), marked),
+                Err((e, marked)) => (Err(e), marked.map(|m| *m)),
             };
             Pair {
                 index: n,
