@@ -309,6 +309,79 @@ fn a_run_without_batching_spend_or_flags_shows_none_of_them() {
     }
 }
 
+/// A case whose second sample the platform filtered out (no image, its mark and message
+/// on the sample) and whose third is flat: the reasons name sample 2 first, so the page
+/// opens the case on sample 2 and lists it first, then 1 and 3.
+fn flagged_report() -> RunReport {
+    let mut r = report();
+    let mut c = case("brand", "filtered", CaseVerdict::Drift, 0.97, 0.8);
+    let mark = "OutputImageRiskDetection (Ark)";
+    let degenerate = vec![
+        format!("sample 2 was filtered by the platform: {mark}"),
+        "sample 3 is a flat grey image (luma sd 0.0): a filtered or failed generation".into(),
+    ];
+    c.reasons.clone_from(&degenerate);
+    c.degenerate = degenerate;
+    let m = metrics(0.97, 0.8, 0.6);
+    let mut samples: Vec<SampleReport> = (0..3)
+        .map(|n| sample("brand", "filtered", n, Some(m.clone())))
+        .collect();
+    let filtered = &mut samples[1];
+    filtered.candidate = None;
+    filtered.heatmap = None;
+    filtered.metrics = None;
+    filtered.error = Some("content filtered: the output image may be sensitive".into());
+    filtered.provider = Some(Metadata {
+        platform_mark: Some(mark.into()),
+        ..Metadata::default()
+    });
+    c.samples = samples.into();
+    r.cases.push(c);
+    r.finish();
+    r
+}
+
+#[test]
+fn the_sample_a_degenerate_or_marked_reason_names_is_shown_first() {
+    let html = render_html(&flagged_report());
+    let at = html.find("id=\"case-brand-filtered\"").expect("the case");
+    let end = at + html[at..].find("</article>").expect("its end");
+    // The images column: up to where the measurements column starts.
+    let shown = part(&html[at..end], "<div class=\"cmp\"", "</div></div><div>");
+    snap!("html_flagged_first", &shown);
+    let order: Vec<&str> = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("<span class=\"n\">"))
+        .collect();
+    assert_eq!(order, ["2", "1", "3"], "{shown}");
+    assert!(
+        shown.contains("sample 2: marked by the platform: OutputImageRiskDetection (Ark)"),
+        "{shown}"
+    );
+    // Sample 2 has no image to compare, so the compare view opens on the next one shown.
+    let cmp = part(&html[at..end], "<div class=\"cmp\"", "<div class=\"stage\"");
+    let buttons: Vec<&str> = cmp
+        .lines()
+        .filter(|l| l.starts_with("<button data-b="))
+        .collect();
+    assert!(
+        buttons[0].contains("candidates/brand/filtered/0.png"),
+        "{cmp}"
+    );
+    assert!(buttons[0].contains("aria-pressed=\"true\""), "{cmp}");
+    assert!(
+        buttons[1].contains("candidates/brand/filtered/2.png"),
+        "{cmp}"
+    );
+    // Other cases keep sample order.
+    let calm = html
+        .find("id=\"case-brand-warm-drift\"")
+        .expect("brand case");
+    let n1 = html[calm..].find("<span class=\"n\">1").unwrap();
+    let n2 = html[calm..].find("<span class=\"n\">2").unwrap();
+    assert!(n1 < n2);
+}
+
 #[test]
 fn github_annotations_snapshot() {
     snap!("github_annotations", github_annotations(&report()));

@@ -10,7 +10,7 @@ use image::RgbImage;
 
 use crate::score::{self, DecodeLimits, Features};
 use crate::suite::Thresholds;
-use crate::verdict::Evidence;
+use crate::verdict::{Evidence, Mark, platform_mark_reasons};
 
 /// One sample pair before scoring: encoded images or why one is missing.
 pub(crate) struct Pair {
@@ -125,9 +125,30 @@ pub(crate) fn judge_case(
         .filter(|(_, (c, f))| c.is_ok() && f.is_some())
         .map(|(p, _)| p.index)
         .collect();
+    let marks: Vec<Mark<'_>> = pairs
+        .iter()
+        .zip(&cands)
+        .filter_map(|(p, c)| {
+            Some(Mark {
+                sample: p.index,
+                words: p.provider.as_ref()?.platform_mark.as_deref()?,
+                image: c.is_ok(),
+            })
+        })
+        .collect();
+    let mut degenerate = platform_mark_reasons(&marks);
     let mut samples = Vec::with_capacity(pairs.len());
     let mut errors = Vec::new();
     for (i, ((pair, base), cand)) in pairs.into_iter().zip(&bases).zip(&cands).enumerate() {
+        // A marked sample without an image (the platform filtered it) is judged on its
+        // mark: it has no score, but the case is drift rather than unjudged. A problem
+        // with its baseline still leaves the case unjudged.
+        let filtered = cand.is_err()
+            && base.is_ok()
+            && pair
+                .provider
+                .as_ref()
+                .is_some_and(|m| m.platform_mark.is_some());
         let mut s = SampleReport {
             index: pair.index,
             baseline: None,
@@ -168,7 +189,9 @@ pub(crate) fn judge_case(
             Ok::<(), String>(())
         })();
         if let Err(e) = scored {
-            errors.push(format!("sample {}: {e}", pair.index));
+            if !filtered {
+                errors.push(format!("sample {}: {e}", pair.index));
+            }
             s.error = Some(e);
         }
         samples.push(s);
@@ -180,6 +203,7 @@ pub(crate) fn judge_case(
         candidate_samples,
     }
     .weigh(&info.thresholds);
+    degenerate.extend(weighed.degenerate);
     let (verdict, reasons) = if errors.is_empty() {
         (CaseVerdict::Pass, Vec::new())
     } else {
@@ -198,7 +222,7 @@ pub(crate) fn judge_case(
         samples: samples.into(),
         floors: weighed.tests,
         limit_reasons: weighed.limit_reasons,
-        degenerate: weighed.degenerate,
+        degenerate,
         baseline_samples: weighed.baseline_samples,
         fingerprint: info.fingerprint.clone(),
         references: info.references.clone(),

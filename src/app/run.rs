@@ -16,8 +16,9 @@ use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
 
 /// A candidate written to the run folder (its relative path and what the provider
-/// reported), or why there is none.
-type Outcome = Result<(String, Metadata), String>;
+/// reported), or why there is none, with what the platform reported when its answer was
+/// a mark on the sample rather than an image (`ProviderError::marked`).
+type Outcome = Result<(String, Metadata), (String, Option<Box<Metadata>>)>;
 
 /// Every selected case must have a baseline recorded for its current request, with
 /// intact images; all problems are reported together before anything is sent.
@@ -194,21 +195,24 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         let mut pending: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
         let judged = execute_on(&rt, provider, suite, jobs, &options, &stats, |f| {
             let case = &suite.cases[f.job.case];
-            let outcome = f.result.map_err(|e| e.to_string()).and_then(|g| {
-                let rel = format!(
-                    "candidates/{}/{}/{}.{}",
-                    suite.id,
-                    case.id,
-                    f.job.sample,
-                    extension(&g.bytes)
-                );
-                crate::store::write_atomic(&dir.join(&rel), &g.bytes)
-                    .map_err(|e| format!("cannot write {rel}: {e}"))?;
-                Ok((rel, g.metadata))
-            });
+            let outcome = f
+                .result
+                .map_err(|e| (e.to_string(), e.marked))
+                .and_then(|g| {
+                    let rel = format!(
+                        "candidates/{}/{}/{}.{}",
+                        suite.id,
+                        case.id,
+                        f.job.sample,
+                        extension(&g.bytes)
+                    );
+                    crate::store::write_atomic(&dir.join(&rel), &g.bytes)
+                        .map_err(|e| (format!("cannot write {rel}: {e}"), None))?;
+                    Ok((rel, g.metadata))
+                });
             progress.finished(
                 &format!("{}/{} #{}", suite.id, case.id, f.job.sample),
-                outcome.as_ref().err().map(String::as_str),
+                outcome.as_ref().err().map(|(e, _)| e.as_str()),
             );
             let samples = pending.entry(f.job.case).or_default();
             samples.push((f.job.sample, outcome));
@@ -290,7 +294,7 @@ fn pairs_for(
                         .map_err(|e| e.to_string()),
                     Some(meta),
                 ),
-                Err(e) => (Err(e), None),
+                Err((e, marked)) => (Err(e), marked.map(|m| *m)),
             };
             Pair {
                 index: n,

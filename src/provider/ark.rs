@@ -3,7 +3,8 @@
 //! Ark adds a visible "AI generated" watermark unless told not to, so `watermark:false`
 //! is sent by default: a baseline must not depend on a default the platform may change.
 //! Images are asked for as base64 so nothing depends on 24-hour URLs. A 200 can still
-//! carry a per-image error (content filter), which is checked before the image.
+//! carry a per-image error, which is checked before the image: the content filter's is
+//! Ark's mark on the sample (`ProviderError::marked`), any other fails the sample.
 
 use std::time::Instant;
 
@@ -45,6 +46,32 @@ fn item_error(err: &Value) -> ProviderError {
     ProviderError::new(kind, format!("{msg} [{code}]"))
 }
 
+/// Whether a per-item error code is Ark's content filter on that image
+/// (`OutputImageRiskDetection`, `OutputImageSensitiveContentDetected` and their kin).
+fn is_item_filter(code: &str) -> bool {
+    is_content_filter(code) || code.contains("Sensitive")
+}
+
+/// A `data[]` item that is an error: the content filter's is Ark's mark on the sample
+/// (drift when judged, as the platform answered and withheld the image); any other
+/// (an internal failure) fails the sample as before.
+fn item_failure(err: &Value, v: &Value, metadata: Metadata) -> ProviderError {
+    let code = err.get("code").and_then(Value::as_str).unwrap_or("");
+    if !is_item_filter(code) {
+        return item_error(err);
+    }
+    let msg = err.get("message").and_then(Value::as_str).unwrap_or("");
+    ProviderError::marked(
+        ErrorKind::ContentFiltered,
+        format!("{msg} [{code}]"),
+        Metadata {
+            model: v.get("model").and_then(Value::as_str).map(str::to_string),
+            platform_mark: Some(format!("{code} (Ark)")),
+            ..metadata
+        },
+    )
+}
+
 impl Provider for Ark {
     async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
         let start = Instant::now();
@@ -82,7 +109,13 @@ impl Provider for Ark {
             ProviderError::new(ErrorKind::Fatal, "unexpected answer from Ark: no data")
         })?;
         if let Some(err) = item.get("error") {
-            return Err(item_error(err));
+            let answered = Metadata {
+                request_id: header_str(&headers, "x-request-id"),
+                seed: seed_to_send(&req),
+                duration_ms: elapsed_ms(start),
+                ..Metadata::default()
+            };
+            return Err(item_failure(err, &v, answered));
         }
         let bytes = self.http.b64_or_url(item, "Ark").await?;
         let mut identity = super::Headers::default();

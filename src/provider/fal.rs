@@ -233,7 +233,7 @@ impl Provider for Fal {
         // Billed per request: kept on the first image so a night's sum counts it once.
         let mut units = units;
         let mut out = Vec::with_capacity(count as usize);
-        for image in images.iter().take(count as usize) {
+        for (i, image) in images.iter().take(count as usize).enumerate() {
             let url = image
                 .get("url")
                 .and_then(Value::as_str)
@@ -256,12 +256,23 @@ impl Provider for Fal {
                     duration_ms: elapsed_ms(start),
                     headers: identity,
                     billable_units: units.take(),
+                    platform_mark: nsfw_mark(&result, i),
                     ..Metadata::default()
                 },
             });
         }
         Ok(out)
     }
+}
+
+/// fal's mark on image `i`: a true entry of `has_nsfw_concepts`, one bool per image.
+/// FLUX-family outputs declare it; Seedream's schema does not, so it is read when present.
+fn nsfw_mark(result: &Value, i: usize) -> Option<String> {
+    let flagged = result
+        .get("has_nsfw_concepts")
+        .and_then(|f| f.get(i))
+        .and_then(Value::as_bool);
+    (flagged == Some(true)).then(|| "has_nsfw_concepts (fal)".to_string())
 }
 
 /// Most images one request of `model` asks for.

@@ -87,7 +87,17 @@ pub struct Metadata {
     /// [`Metadata::build_identity`]. Default: empty.
     #[serde(default, skip_serializing_if = "Headers::is_empty")]
     pub per_call: Headers,
+    /// The platform's own mark on this sample, in its words and naming the platform:
+    /// fal's `has_nsfw_concepts` entry for the image, an Ark per-item content-filter code,
+    /// an OpenRouter content-filter finish reason. A marked sample is drift by itself (see
+    /// `verdict::platform_mark_reasons`). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_mark: Option<String>,
 }
+
+/// Longest platform mark kept: a code or a finish reason is short, and a platform that
+/// writes more must not fill the report with it.
+const MARK_CHARS: usize = 200;
 
 impl Metadata {
     /// Makes the reported strings safe to store and print: every occurrence of `key`
@@ -106,6 +116,9 @@ impl Metadata {
                 .into_iter()
                 .map(|(k, v)| (clean(&k), clean(&v)))
                 .collect();
+        }
+        if let Some(m) = &mut self.platform_mark {
+            *m = text::clip(&clean(m), MARK_CHARS);
         }
     }
 
@@ -167,6 +180,11 @@ pub struct ProviderError {
     pub status: Option<u16>,
     /// How long the provider asked us to wait.
     pub retry_after: Option<Duration>,
+    /// The platform answered for this sample with its own mark instead of an image (an
+    /// Ark per-item content-filter error in a 200): what it reported, `platform_mark`
+    /// set. The run judges such a sample as marked, which is drift, rather than failed.
+    /// Default: none.
+    pub marked: Option<Box<Metadata>>,
 }
 
 impl ProviderError {
@@ -178,6 +196,17 @@ impl ProviderError {
             message: message.into(),
             status: None,
             retry_after: None,
+            marked: None,
+        }
+    }
+
+    /// A failure that is the platform's mark on the sample: `metadata` is what it
+    /// reported, with `platform_mark` set.
+    #[must_use]
+    pub fn marked(kind: ErrorKind, message: impl Into<String>, metadata: Metadata) -> Self {
+        Self {
+            marked: Some(Box::new(metadata)),
+            ..Self::new(kind, message)
         }
     }
 }
@@ -189,6 +218,9 @@ impl ProviderError {
     pub fn scrubbed(mut self, key: Option<&ApiKey>) -> Self {
         let m = key.map_or_else(|| self.message.clone(), |k| k.scrub(&self.message));
         self.message = text::one_line(&m);
+        if let Some(meta) = &mut self.marked {
+            meta.scrub(key);
+        }
         self
     }
 }
@@ -590,5 +622,35 @@ mod tests {
         assert_eq!(m.request_id.as_deref(), Some("req-****"));
         assert_eq!(m.model.as_deref(), Some("m ****"));
         assert_eq!(m.headers["x-echo"], "Bearer ****");
+    }
+
+    #[test]
+    fn a_platform_mark_is_one_clean_short_line_without_the_key() {
+        let key = ApiKey::new("sk-secret-value");
+        let mut m = Metadata {
+            platform_mark: Some(format!(
+                "Risk\u{1b}[31m sk-secret-value\n::error::x {}",
+                "y".repeat(400)
+            )),
+            ..Metadata::default()
+        };
+        m.scrub(Some(&key));
+        let mark = m.platform_mark.unwrap();
+        assert!(mark.starts_with("Risk **** ::error::x yyy"), "{mark}");
+        assert_eq!(mark.chars().count(), MARK_CHARS + 1, "clipped and marked");
+        let e = ProviderError::marked(
+            ErrorKind::ContentFiltered,
+            "filtered sk-secret-value",
+            Metadata {
+                platform_mark: Some("Code sk-secret-value\r\n(Ark)".into()),
+                ..Metadata::default()
+            },
+        )
+        .scrubbed(Some(&key));
+        assert_eq!(e.message, "filtered ****");
+        assert_eq!(
+            e.marked.and_then(|m| m.platform_mark).as_deref(),
+            Some("Code **** (Ark)")
+        );
     }
 }

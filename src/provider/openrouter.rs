@@ -3,6 +3,8 @@
 //!
 //! Both answer synchronously with base64 images. Errors that happen after the model
 //! started can arrive inside a 200, so the body's `error` is checked before the images.
+//! A chat answer whose finish reason is a content filter marks its sample (with or
+//! without an image); the Images API's answer has no field that could say so.
 //! `route` is sent as the `provider` object; OpenRouter's OpenAPI documents `order` and
 //! `allow_fallbacks` for chat completions and, as `ImageGenerationProviderPreferences`,
 //! for the Image API too.
@@ -164,8 +166,24 @@ impl Provider for OpenRouter {
                 })
                 .unwrap_or_default()
         };
+        // Chat answers say when a content filter stopped the output; the Images API's
+        // answer has no such field (`ImageGenerationResponse`: created, data, usage).
+        let mark = if self.chat { filter_mark(&v) } else { None };
         if sources.is_empty() {
-            return Err(no_image());
+            return Err(match mark {
+                Some(m) => ProviderError::marked(
+                    ErrorKind::ContentFiltered,
+                    format!("no image: the platform's content filter stopped it: {m}"),
+                    Metadata {
+                        request_id: v.get("id").and_then(Value::as_str).map(str::to_string),
+                        model: v.get("model").and_then(Value::as_str).map(str::to_string),
+                        duration_ms: elapsed_ms(start),
+                        platform_mark: Some(m),
+                        ..Metadata::default()
+                    },
+                ),
+                None => no_image(),
+            });
         }
         let mut identity = super::Headers::default();
         // `provider` names the upstream host that served the request: a change is a
@@ -194,12 +212,44 @@ impl Provider for OpenRouter {
                     duration_ms: elapsed_ms(start),
                     headers: identity.clone(),
                     cost_usd: cost.take(),
+                    platform_mark: mark.clone(),
                     ..Metadata::default()
                 },
             });
         }
         Ok(out)
     }
+}
+
+/// Words in a native finish reason that name a filter (Gemini's `SAFETY`,
+/// `IMAGE_SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`; a host's own `content_filter`).
+const FILTER_WORDS: &[&str] = &["safety", "filter", "prohibited", "blocklist"];
+
+/// A chat answer's content-filter mark: `finish_reason` `content_filter`, or a
+/// `native_finish_reason` (the upstream's own, on the choice or the answer) naming a
+/// safety filter; both reasons given are kept in the mark.
+fn filter_mark(v: &Value) -> Option<String> {
+    let choice = v.pointer("/choices/0");
+    let field = |k: &str| {
+        choice
+            .and_then(|c| c.get(k))
+            .or_else(|| v.get(k))
+            .and_then(Value::as_str)
+    };
+    let finish = field("finish_reason");
+    let native = field("native_finish_reason");
+    let native_filter = native.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        FILTER_WORDS.iter().any(|w| n.contains(w))
+    });
+    if finish != Some("content_filter") && !native_filter {
+        return None;
+    }
+    let words: Vec<String> = [("finish_reason", finish), ("native_finish_reason", native)]
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| format!("{k} {r}")))
+        .collect();
+    Some(format!("{} (OpenRouter)", words.join(", ")))
 }
 
 /// Most images one request of `model` asks for.
@@ -216,4 +266,29 @@ fn no_image() -> ProviderError {
         ErrorKind::Fatal,
         "unexpected answer from OpenRouter: no image in the response",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_filter_finish_reasons_mark_the_sample() {
+        let answer = |finish: Value, native: Value| {
+            json!({"choices": [{"finish_reason": finish, "native_finish_reason": native,
+                "message": {"role": "assistant"}}]})
+        };
+        assert_eq!(
+            filter_mark(&answer(json!("content_filter"), Value::Null)).as_deref(),
+            Some("finish_reason content_filter (OpenRouter)")
+        );
+        assert_eq!(
+            filter_mark(&answer(json!("stop"), json!("IMAGE_SAFETY"))).as_deref(),
+            Some("finish_reason stop, native_finish_reason IMAGE_SAFETY (OpenRouter)")
+        );
+        assert!(filter_mark(&answer(json!("stop"), json!("PROHIBITED_CONTENT"))).is_some());
+        assert!(filter_mark(&answer(json!("stop"), json!("STOP"))).is_none());
+        assert!(filter_mark(&answer(json!("length"), Value::Null)).is_none());
+        assert!(filter_mark(&json!({"data": []})).is_none());
+    }
 }

@@ -7,7 +7,9 @@
 //! - `cases[]`: `suite`, `id`, `verdict` (`pass` | `drift` | `inconclusive` | `error`),
 //!   `reasons[]`, `prompt`, `tags`, `params`, `thresholds`, `fingerprint_changes[]`,
 //!   `samples[]` with `index`, `baseline`, `candidate`, `heatmap` (paths relative to the
-//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider`, `error`;
+//!   run folder), `metrics` (see `score::Metrics`), `size_change`, `provider` (with
+//!   `platform_mark` when the platform marked the sample), `error`; `degenerate[]` (the
+//!   samples that are drift by themselves, each named, marked ones first);
 //!   `fingerprint` (the request fingerprint the run was made for, compared by `accept`),
 //!   `references` (as written in the suite), `floors[]` (the noise floor per metric; the `local`
 //!   entry also has `region`: `x`, `y`, `w`, `h` as fractions of the frame, `name`,
@@ -138,8 +140,9 @@ pub struct CaseReport {
     /// Absolute suite limits the case breaks.
     #[serde(default)]
     pub limit_reasons: Vec<String>,
-    /// Candidate samples that are drift on their own, each named: a flat image, another
-    /// size or aspect than the baselines'. Default: empty.
+    /// Candidate samples that are drift on their own, each named: one the platform
+    /// marked (first), a flat image, another size or aspect than the baselines'.
+    /// Default: empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub degenerate: Vec<String>,
     /// Baseline samples available.
@@ -318,12 +321,12 @@ impl super::spend::Spend {
         let mut s = Self::default();
         for case in cases {
             let unit = price(&case.suite);
-            for meta in case
-                .samples
-                .get()
-                .iter()
-                .filter_map(|x| x.provider.as_ref())
-            {
+            // A sample the platform filtered out came back without an image to bill.
+            for meta in case.samples.get().iter().filter_map(|x| {
+                x.provider
+                    .as_ref()
+                    .filter(|m| x.candidate.is_some() || m.platform_mark.is_none())
+            }) {
                 s.add(unit, meta);
             }
         }

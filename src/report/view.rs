@@ -275,6 +275,9 @@ impl TrendView {
 pub(crate) struct CaseView<'a> {
     pub(crate) case: &'a CaseReport,
     pub(crate) samples: &'a [SampleReport],
+    /// The samples in the order the page shows them: the one the first degenerate or
+    /// marked reason names first, the others in sample order.
+    pub(crate) shown: Vec<&'a SampleReport>,
     /// One sentence on what happened, in words rather than metric names.
     pub(crate) headline: String,
     pub(crate) colour: Option<ColourView>,
@@ -309,6 +312,7 @@ impl<'a> CaseView<'a> {
         Self {
             case: c,
             samples,
+            shown: flagged_first(c, samples),
             headline: headline(c, &rows, colour.as_ref(), samples),
             colour,
             rows,
@@ -327,6 +331,24 @@ fn flagged_region(c: &CaseReport) -> Option<&Region> {
         .iter()
         .filter(|f| f.flags_drift())
         .find_map(|f| f.region.as_ref())
+}
+
+/// The 0-based sample the case's first degenerate or marked reason names: every such
+/// reason starts "sample N " (1-based), as `verdict` words them.
+pub(crate) fn flagged_sample(c: &CaseReport) -> Option<u32> {
+    let rest = c.degenerate.first()?.strip_prefix("sample ")?;
+    let n: u32 = rest.split(' ').next()?.parse().ok()?;
+    n.checked_sub(1)
+}
+
+/// `samples` with the flagged one (see [`flagged_sample`]) moved to the front.
+fn flagged_first<'a>(c: &CaseReport, samples: &'a [SampleReport]) -> Vec<&'a SampleReport> {
+    let mut shown: Vec<&SampleReport> = samples.iter().collect();
+    if let Some(n) = flagged_sample(c) {
+        // A stable sort on one key: the flagged sample first, the rest as they were.
+        shown.sort_by_key(|s| s.index != n);
+    }
+    shown
 }
 
 /// Whether a noise floor's candidate value lies outside the range of the baselines.
@@ -370,6 +392,52 @@ fn headline(
             } else {
                 format!("Changed: {}.", what.join(" and "))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(degenerate: &[&str]) -> CaseReport {
+        let mut c: CaseReport = serde_json::from_value(serde_json::json!({
+            "suite": "s", "id": "c", "verdict": "drift", "reasons": [], "samples": [],
+        }))
+        .unwrap();
+        c.degenerate = degenerate.iter().map(ToString::to_string).collect();
+        c
+    }
+
+    fn samples(n: u32) -> Vec<SampleReport> {
+        (0..n)
+            .map(|i| serde_json::from_value(serde_json::json!({ "index": i })).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_sample_the_first_flagged_reason_names_comes_first() {
+        let c = case(&[
+            "sample 3 was marked by the platform: has_nsfw_concepts (fal)",
+            "sample 1 is a flat grey image (luma sd 0.0): a filtered or failed generation",
+        ]);
+        assert_eq!(flagged_sample(&c), Some(2));
+        let all = samples(4);
+        let order: Vec<u32> = flagged_first(&c, &all).iter().map(|s| s.index).collect();
+        assert_eq!(order, [2, 0, 1, 3]);
+    }
+
+    #[test]
+    fn without_a_flagged_sample_the_order_stays() {
+        let all = samples(3);
+        for c in [
+            case(&[]),
+            case(&["not a sample reason"]),
+            case(&["sample 0 x"]),
+        ] {
+            assert_eq!(flagged_sample(&c), None, "{:?}", c.degenerate);
+            let order: Vec<u32> = flagged_first(&c, &all).iter().map(|s| s.index).collect();
+            assert_eq!(order, [0, 1, 2]);
         }
     }
 }

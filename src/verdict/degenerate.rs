@@ -1,7 +1,9 @@
 //! Degenerate outputs: a candidate sample that is no picture of the prompt at all (a flat
 //! image where a safety filter or a failed job left a placeholder) or that comes back at
-//! another size or aspect than the baselines. Each is drift on its own: no noise floor
-//! explains it, so it is not a p-value and takes no part in the false-discovery control.
+//! another size or aspect than the baselines), and a sample the platform itself marked
+//! (fal's `has_nsfw_concepts`, an Ark per-item content-filter error, an OpenRouter
+//! content-filter finish reason). Each is drift on its own: no noise floor explains it,
+//! so it is not a p-value and takes no part in the false-discovery control.
 
 use super::wording::sample_number;
 use crate::score::Features;
@@ -60,6 +62,38 @@ pub(crate) fn degenerate_reasons(
         }
     }
     reasons
+}
+
+/// A sample the platform marked, as the run received it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark<'a> {
+    /// The sample's index as the case numbers it (0-based; shown 1-based).
+    pub sample: u32,
+    /// The platform's words, naming the platform: `has_nsfw_concepts (fal)`.
+    pub words: &'a str,
+    /// Whether an image came with the mark; without one the platform filtered the
+    /// sample out, and the case's other samples are scored without it.
+    pub image: bool,
+}
+
+/// Reasons for every marked sample, in sample order, each naming the sample and the
+/// platform's mark. They lead a case's reasons: the platform's own word is the plainest
+/// explanation of a sample, ahead of what the pixels show.
+#[must_use]
+pub fn platform_mark_reasons(marks: &[Mark<'_>]) -> Vec<String> {
+    let mut marks = marks.to_vec();
+    marks.sort_by_key(|m| m.sample);
+    marks
+        .iter()
+        .map(|m| {
+            let what = if m.image { "marked" } else { "filtered" };
+            format!(
+                "sample {} was {what} by the platform: {}",
+                sample_number(m.sample),
+                m.words
+            )
+        })
+        .collect()
 }
 
 /// "a flat black image" and so on: the nearest of black, mid grey and white in L*, or
@@ -204,6 +238,30 @@ mod tests {
                 "sample 3 is 32x32 where the baseline size is 48x32: a different aspect",
             ]
         );
+    }
+
+    #[test]
+    fn marked_and_filtered_samples_are_named_in_sample_order() {
+        let marks = [
+            Mark {
+                sample: 2,
+                words: "OutputImageRiskDetection (Ark)",
+                image: false,
+            },
+            Mark {
+                sample: 1,
+                words: "has_nsfw_concepts (fal)",
+                image: true,
+            },
+        ];
+        assert_eq!(
+            platform_mark_reasons(&marks),
+            [
+                "sample 2 was marked by the platform: has_nsfw_concepts (fal)",
+                "sample 3 was filtered by the platform: OutputImageRiskDetection (Ark)",
+            ]
+        );
+        assert!(platform_mark_reasons(&[]).is_empty());
     }
 
     #[test]

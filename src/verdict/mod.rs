@@ -26,8 +26,8 @@
 //! parts: [`Channel`] (what is tested and how it is worded), `evidence` (the values among
 //! the baselines and for the candidates, from decoded images and scores),
 //! `significance` (the t-test and the worst-sample prediction interval), `local` (a change
-//! confined to one place in the frame), `limits` (the
-//! suite's thresholds), `degenerate` (flat or resized samples, drift without statistics),
+//! confined to one place in the frame), `limits` (the suite's thresholds), `degenerate`
+//! (flat, resized or platform-marked samples, drift without statistics),
 //! `decide` (Benjamini–Hochberg across the run) and `wording`.
 
 mod channel;
@@ -43,6 +43,7 @@ pub use self::channel::{
     Change, Channel, ChannelSpec, Direction, Region, Signal, Source, UnknownChannel,
 };
 pub use self::decide::{CaseEvidence, DEFAULT_FDR, Decision, Outcome, decide};
+pub use self::degenerate::{Mark, platform_mark_reasons};
 pub use self::evidence::{Evidence, Weighed};
 pub use self::limits::threshold_reasons;
 pub use self::local::test_local;

@@ -69,6 +69,95 @@ async fn per_item_risk_error_in_a_200_is_content_filtered() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ContentFiltered, "{e}");
+    // Ark answered and withheld the image: its mark on the sample, with what it reported.
+    let marked = e.marked.expect("a content-filter item is Ark's mark");
+    assert_eq!(
+        marked.platform_mark.as_deref(),
+        Some("OutputImageSensitiveContentDetected.OutputImageRiskDetection (Ark)")
+    );
+    assert_eq!(marked.model.as_deref(), Some(EP));
+}
+
+#[tokio::test]
+async fn per_item_internal_error_fails_the_sample_unmarked() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/images/generations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "model": EP, "created": 1,
+            "data": [{"error": {"code": "InternalServiceError", "message": "The service encountered an unexpected internal error."}}],
+            "usage": {"generated_images": 0}
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::model(ProviderKind::Ark, EP, &server.uri());
+    let e = common::generate(&m, &common::case(dir.path(), 0))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected, "{e}");
+    assert!(e.marked.is_none(), "{e}");
+    assert!(e.message.contains("[InternalServiceError]"), "{e}");
+}
+
+/// `record` passes; in the `run`, Ark filters the second sample with a per-item error in
+/// a 200. The case is drift on that mark, named first, while the other two samples are
+/// scored; run.json keeps the mark and the platform's message on the sample.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filtered_item_in_a_run_is_drift_named_first() {
+    // Not a catalogued model: the emulator answers 32x32 images.
+    const MODEL: &str = "emulated-seedream";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/images/generations"))
+        .respond_with(ok(""))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    common::three_samples(dir.path(), "ark", MODEL, &server.uri(), "");
+    common::record(dir.path());
+    server.reset().await;
+    let filtered = ResponseTemplate::new(200).set_body_json(json!({
+        "model": MODEL, "created": 1,
+        "data": [{"error": {"code": "OutputImageSensitiveContentDetected", "message": "The request failed because the output image may contain sensitive information."}}],
+        "usage": {"generated_images": 0}
+    }));
+    Mock::given(method("POST"))
+        .and(path("/api/v3/images/generations"))
+        .respond_with(common::Nth {
+            at: 1,
+            marked: filtered,
+            normal: ok(""),
+            n: 0.into(),
+        })
+        .mount(&server)
+        .await;
+    let run = common::run_is_drift_named_first(
+        dir.path(),
+        "sample 2 was filtered by the platform: OutputImageSensitiveContentDetected (Ark)",
+    );
+    let case = &run["cases"][0];
+    assert_eq!(case["reasons"].as_array().unwrap().len(), 1, "{case:#}");
+    let s = &case["samples"][1];
+    assert_eq!(
+        s["provider"]["platform_mark"],
+        "OutputImageSensitiveContentDetected (Ark)"
+    );
+    assert!(s["candidate"].is_null() && s["metrics"].is_null(), "{s:#}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("output image may contain sensitive information"),
+        "{s:#}"
+    );
+    for i in [0, 2] {
+        let other = &case["samples"][i];
+        assert!(other["metrics"].is_object(), "sample {i} scored: {other:#}");
+        assert!(other["provider"].get("platform_mark").is_none());
+    }
+    // Ark bills generated images: the filtered one is not counted.
+    assert_eq!(run["stats"]["spend"]["images"], 2, "{:#}", run["stats"]);
 }
 
 #[tokio::test]

@@ -684,3 +684,81 @@ impl Respond for BoxedRespond {
         self.0.respond(r)
     }
 }
+
+/// Answers `marked` to request number `at` (0-based) and `normal` to every other, so a
+/// run at `--concurrency 1`, which sends a case's samples in order, gets one marked sample.
+pub(crate) struct Nth {
+    pub at: usize,
+    pub marked: ResponseTemplate,
+    pub normal: ResponseTemplate,
+    pub n: std::sync::atomic::AtomicUsize,
+}
+
+impl Respond for Nth {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if self.n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == self.at {
+            self.marked.clone()
+        } else {
+            self.normal.clone()
+        }
+    }
+}
+
+/// The real binary in `dir`, with the key in `DRIFTGATE_WIRE_KEY`, one request at a time
+/// (so a case's samples are asked for in order) and short retries.
+pub(crate) fn driftgate(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_driftgate"))
+        .current_dir(dir)
+        .env("DRIFTGATE_WIRE_KEY", KEY)
+        .env("CI", "1")
+        .args(args)
+        .args(["--baselines", "baselines", "--retry-base-ms", "5"])
+        .args(["--concurrency", "1", "--timeout", "5"])
+        .output()
+        .expect("binary runs")
+}
+
+/// A suite `marks` of one case `bottle`, three 32x32 samples with seed 7, on `provider`
+/// and `endpoint` at the emulator `base`; `extra` adds lines under `model:`.
+pub(crate) fn three_samples(dir: &Path, provider: &str, endpoint: &str, base: &str, extra: &str) {
+    std::fs::write(
+        dir.join("marks.yaml"),
+        format!(
+            "suite: marks\nmodel:\n  provider: {provider}\n  endpoint: {endpoint}\n  base_url: {base}\n  api_key_env: DRIFTGATE_WIRE_KEY\n{extra}defaults:\n  size: {{ width: 32, height: 32 }}\n  seed: 7\n  samples: 3\ncases:\n  - id: bottle\n    prompt: a bottle on a table\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// `record` of the suite [`three_samples`] wrote, which must pass.
+pub(crate) fn record(dir: &Path) {
+    let o = driftgate(dir, &["record", "marks.yaml"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `run` of that suite against what the emulator now answers: the run must exit 1 with
+/// its one case `drift` and `reason` first; returns run.json.
+pub(crate) fn run_is_drift_named_first(dir: &Path, reason: &str) -> Value {
+    let o = driftgate(dir, &["run", "marks.yaml", "--out", "out"]);
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/run.json")).unwrap()).unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}\n{run:#}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(run["verdict"], "drift");
+    let case = &run["cases"][0];
+    assert_eq!(case["verdict"], "drift", "{case:#}");
+    assert_eq!(case["reasons"][0], reason, "{case:#}");
+    assert_eq!(case["degenerate"][0], reason, "{case:#}");
+    let text = serde_json::to_string(&run).unwrap();
+    assert!(!text.contains(KEY));
+    run
+}

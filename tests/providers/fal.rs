@@ -565,3 +565,132 @@ fn record_sends_one_request_per_case_for_three_samples() {
         }
     }
 }
+
+/// `record` passes; in the `run`, fal's answer for the second sample flags its image in
+/// `has_nsfw_concepts` and that image is black, as FLUX-family endpoints blank what they
+/// flag. The case is drift with the mark first, then the flat image; run.json keeps the
+/// mark on that sample only. Seedream declares no such field, so the record's answer,
+/// without it, marks nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_flagged_in_has_nsfw_concepts_is_drift_named_first() {
+    // Not a catalogued endpoint: the emulator answers 32x32 images.
+    const FLUX: &str = "fal-ai/emulated/flux";
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let image = |file: &str| json!({"url": format!("{uri}/files/{file}"), "content_type": "image/png", "width": 32, "height": 32});
+    Mock::given(method("POST"))
+        .and(path(format!("/{FLUX}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"images": [image("out.png")], "seed": 7})),
+        )
+        .mount(&server)
+        .await;
+    mount_black(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    common::three_samples(dir.path(), "fal", FLUX, &uri, "  mode: sync\n");
+    common::record(dir.path());
+    let manifest =
+        std::fs::read_to_string(dir.path().join("baselines/marks/manifest.json")).unwrap();
+    assert!(!manifest.contains("platform_mark"), "{manifest}");
+
+    server.reset().await;
+    // One image per request on this endpoint, so the second request is the second sample.
+    let answer = |file: &str, flagged: bool| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "images": [image(file)], "has_nsfw_concepts": [flagged], "seed": 7
+        }))
+    };
+    Mock::given(method("POST"))
+        .and(path(format!("/{FLUX}")))
+        .respond_with(common::Nth {
+            at: 1,
+            marked: answer("black.png", true),
+            normal: answer("out.png", false),
+            n: 0.into(),
+        })
+        .mount(&server)
+        .await;
+    mount_black(&server).await;
+    let run = common::run_is_drift_named_first(
+        dir.path(),
+        "sample 2 was marked by the platform: has_nsfw_concepts (fal)",
+    );
+    let case = &run["cases"][0];
+    assert_eq!(
+        case["degenerate"][1],
+        "sample 2 is a flat black image (luma sd 0.0): a filtered or failed generation"
+    );
+    let marks: Vec<&Value> = case["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["provider"]["platform_mark"])
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            &Value::Null,
+            &json!("has_nsfw_concepts (fal)"),
+            &Value::Null
+        ]
+    );
+    // The flagged image came back, so it is scored like the others.
+    assert!(case["samples"][1]["metrics"].is_object());
+}
+
+/// `/files/black.png`, a flat black 32x32 PNG, and `/files/out.png`.
+async fn mount_black(server: &MockServer) {
+    common::mount_images(server).await;
+    let mut black = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(32, 32, image::Rgb([0, 0, 0]))
+        .write_to(&mut black, image::ImageFormat::Png)
+        .unwrap();
+    Mock::given(method("GET"))
+        .and(path("/files/black.png"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/png")
+                .set_body_bytes(black.into_inner()),
+        )
+        .mount(server)
+        .await;
+}
+
+/// In a batch, `has_nsfw_concepts` has one entry per image: only the flagged image of
+/// the three carries the mark.
+#[tokio::test]
+async fn has_nsfw_concepts_marks_its_own_image_of_a_batch() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let image = json!({"url": format!("{uri}/files/out.png"), "content_type": "image/png"});
+    Mock::given(method("POST"))
+        .and(path(format!("/{T2I}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "images": [image, image, image], "has_nsfw_concepts": [false, true, false], "seed": 42
+        })))
+        .mount(&server)
+        .await;
+    common::mount_images(&server).await;
+    let mut m = common::model(ProviderKind::Fal, T2I, &uri);
+    m.mode = Some("sync".into());
+    let dir = tempfile::tempdir().unwrap();
+    let c = common::case(dir.path(), 0);
+    let p = common::provider(&m);
+    let req = GenerationRequest {
+        model: &m,
+        case: &c,
+        sample: 0,
+    };
+    let marks: Vec<Option<String>> = p
+        .generate_batch(req, 3)
+        .await
+        .expect("generated")
+        .into_iter()
+        .map(|g| g.metadata.platform_mark)
+        .collect();
+    assert_eq!(
+        marks,
+        [None, Some("has_nsfw_concepts (fal)".to_string()), None]
+    );
+}

@@ -227,3 +227,118 @@ async fn image_only_models_ask_for_images_only_and_size_yields_to_aspect_ratio()
     assert_eq!(body["aspect_ratio"], "16:9");
     assert!(body.get("size").is_none(), "{body}");
 }
+
+/// A chat answer with image `tone`, or without one, ending with the given reasons.
+fn chat_answer(tone: Option<u8>, finish: &str, native: &str) -> ResponseTemplate {
+    let images: Vec<serde_json::Value> = tone
+        .map(|t| json!({"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", b64(&common::png(t)))}}))
+        .into_iter()
+        .collect();
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "gen-1", "provider": "Google AI Studio", "model": "emulated/image-model",
+        "choices": [{"finish_reason": finish, "native_finish_reason": native,
+            "message": {"role": "assistant", "content": "", "images": images}}]
+    }))
+}
+
+#[tokio::test]
+async fn a_content_filter_finish_reason_marks_the_sample_with_or_without_an_image() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/chat/completions"))
+        .respond_with(common::Nth {
+            at: 0,
+            marked: chat_answer(Some(5), "content_filter", "IMAGE_SAFETY"),
+            normal: chat_answer(None, "content_filter", "PROHIBITED_CONTENT"),
+            n: 0.into(),
+        })
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = common::model(
+        ProviderKind::Openrouter,
+        "emulated/image-model",
+        &server.uri(),
+    );
+    m.mode = Some("chat".into());
+    let c = common::case(dir.path(), 0);
+    let g = common::generate(&m, &c).await.expect("an image came back");
+    assert_eq!(g.bytes, common::png(5));
+    assert_eq!(
+        g.metadata.platform_mark.as_deref(),
+        Some("finish_reason content_filter, native_finish_reason IMAGE_SAFETY (OpenRouter)")
+    );
+    let e = common::generate(&m, &c).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ContentFiltered, "{e}");
+    let marked = e.marked.expect("the filter's mark, without an image");
+    assert_eq!(
+        marked.platform_mark.as_deref(),
+        Some("finish_reason content_filter, native_finish_reason PROHIBITED_CONTENT (OpenRouter)")
+    );
+    assert_eq!(marked.request_id.as_deref(), Some("gen-1"));
+}
+
+#[tokio::test]
+async fn a_normal_chat_answer_and_the_images_api_carry_no_mark() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/chat/completions"))
+        .respond_with(chat_answer(Some(5), "stop", "STOP"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/images"))
+        .respond_with(ok(""))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = common::case(dir.path(), 0);
+    let mut m = common::model(ProviderKind::Openrouter, EP, &server.uri());
+    let g = common::generate(&m, &c).await.expect("images generated");
+    assert!(g.metadata.platform_mark.is_none());
+    m.mode = Some("chat".into());
+    let g = common::generate(&m, &c).await.expect("chat generated");
+    assert!(g.metadata.platform_mark.is_none());
+}
+
+/// `record` passes in chat mode; in the `run`, the third request ends with a
+/// content-filter finish reason and no image. The case is drift on that mark, named
+/// first, and the first two samples are scored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filtered_chat_answer_in_a_run_is_drift_named_first() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/chat/completions"))
+        .respond_with(chat_answer(Some(60), "stop", "STOP"))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    // Not a catalogued model: the emulator answers 32x32 images.
+    common::three_samples(
+        dir.path(),
+        "openrouter",
+        "emulated/image-model",
+        &server.uri(),
+        "  mode: chat\n",
+    );
+    common::record(dir.path());
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/chat/completions"))
+        .respond_with(common::Nth {
+            at: 2,
+            marked: chat_answer(None, "content_filter", "IMAGE_SAFETY"),
+            normal: chat_answer(Some(60), "stop", "STOP"),
+            n: 0.into(),
+        })
+        .mount(&server)
+        .await;
+    let run = common::run_is_drift_named_first(
+        dir.path(),
+        "sample 3 was filtered by the platform: finish_reason content_filter, native_finish_reason IMAGE_SAFETY (OpenRouter)",
+    );
+    let samples = run["cases"][0]["samples"].as_array().unwrap();
+    assert!(samples[0]["metrics"].is_object() && samples[1]["metrics"].is_object());
+    assert!(samples[2]["candidate"].is_null());
+    assert_eq!(samples[2]["provider"]["request_id"], "gen-1");
+}

@@ -64,6 +64,7 @@ pub(crate) fn classify(
         message,
         status: Some(status),
         retry_after,
+        marked: None,
     }
 }
 

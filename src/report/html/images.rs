@@ -11,9 +11,9 @@ use crate::verdict::Region;
 
 pub(super) fn samples(v: &CaseView<'_>) -> Markup {
     html! {
-        (compare(v.samples))
+        (compare(&v.shown))
         h4 { "Every sample: baseline · now · difference" }
-        @for s in v.samples {
+        @for s in &v.shown {
             div.sample {
                 span.n { (s.index + 1) }
                 (figure("baseline (approved)", s.baseline.as_deref(), s.index + 1, None))
@@ -22,6 +22,9 @@ pub(super) fn samples(v: &CaseView<'_>) -> Markup {
             }
             @if let Some(e) = &s.error {
                 div.fpcase { "sample " (s.index + 1) ": " (e) }
+            }
+            @if let Some(m) = s.provider.as_ref().and_then(|p| p.platform_mark.as_deref()) {
+                div.fpcase { "sample " (s.index + 1) ": marked by the platform: " (m) }
             }
             @if let Some(p) = s.provider.as_ref().filter(|p| !p.per_call.is_empty()) {
                 // Changes from call to call, so it is no part of the build table; kept
@@ -61,10 +64,12 @@ fn figure(label: &str, path: Option<&str>, n: u32, region: Option<&Region>) -> M
     }
 }
 
-/// The swipe and blink view of one sample pair at a time.
-fn compare(samples: &[SampleReport]) -> Markup {
+/// The swipe and blink view of one sample pair at a time, opening on the first of
+/// `samples` that has both images.
+fn compare(samples: &[&SampleReport]) -> Markup {
     let pairs: Vec<(&SampleReport, &str, &str)> = samples
         .iter()
+        .copied()
         .filter_map(|s| Some((s, s.baseline.as_deref()?, s.candidate.as_deref()?)))
         .collect();
     let Some(&(_, first_base, first_cand)) = pairs.first() else {
