@@ -37,13 +37,14 @@ const QUERY_STRIDE: usize = 4;
 const MIN_PATTERN_SD: f32 = 1.0;
 
 /// What each pair of patches is compared on.
-pub const AXES: [&str; 6] = [
+pub const AXES: [&str; 7] = [
     "lightness",
     "red_green",
     "yellow_blue",
     "chroma",
     "contrast",
     "detail",
+    "scale",
 ];
 
 /// One image's patches.
@@ -55,11 +56,31 @@ pub struct Patches {
     values: Vec<[f32; 6]>,
     /// Whether each patch also looks for partners (lies on the query grid).
     query: Vec<bool>,
+    /// Each patch's top-left cell.
+    pos: Vec<(u16, u16)>,
+    /// Per place on the patch grid (every `POOL_STRIDE` cells, row-major), the patch
+    /// there, if it has structure: for a partner's neighbours.
+    at: Vec<Option<u32>>,
+    /// Places per row of `at`.
+    places_w: usize,
+    /// Cells on the grid's long side: positions in fractions of the frame.
+    long: usize,
 }
 
 impl Patches {
     fn len(&self) -> usize {
         self.values.len()
+    }
+
+    /// The patch `steps` pool places right and down of patch `i`, if it has structure.
+    fn neighbour(&self, i: usize, steps: (isize, isize)) -> Option<usize> {
+        let (x, y) = self.pos[i];
+        let px = (x as usize / POOL_STRIDE).checked_add_signed(steps.0)?;
+        let py = (y as usize / POOL_STRIDE).checked_add_signed(steps.1)?;
+        if px >= self.places_w {
+            return None;
+        }
+        self.at.get(py * self.places_w + px).copied().flatten().map(|j| j as usize)
     }
 
     fn pattern(&self, i: usize) -> &[f32] {
@@ -171,7 +192,11 @@ fn cells(img: &RgbImage) -> Cells {
 #[must_use]
 pub fn patches(img: &RgbImage) -> Patches {
     let c = cells(img);
-    let mut out = Patches::default();
+    let mut out = Patches {
+        places_w: c.w.saturating_sub(PATCH) / POOL_STRIDE + 1,
+        long: c.w.max(c.h),
+        ..Patches::default()
+    };
     if c.w < PATCH || c.h < PATCH {
         return out;
     }
@@ -186,8 +211,11 @@ pub fn patches(img: &RgbImage) -> Patches {
                 / n;
             let sd = var.sqrt();
             if sd < MIN_PATTERN_SD {
+                out.at.push(None);
                 continue;
             }
+            out.at.push(Some(out.values.len() as u32));
+            out.pos.push((px as u16, py as u16));
             let norm = sd * n.sqrt();
             out.patterns
                 .extend((0..PATCH_LEN).map(|i| (c.luma[idx(i)] - mean) / norm));
@@ -219,35 +247,118 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Median over `image`'s query patches of (its value − its partner's value) on every
-/// axis, each patch partnered with the best-correlated pattern among `pool`. NaN on every
-/// axis when either side has no patch with structure.
+/// axis, each patch partnered with the best-correlated pattern among `pool`; the seventh
+/// value is the log scale of things in `image` against the pool (see [`matched_scale`]).
+/// NaN on every axis when either side has no patch with structure.
 #[must_use]
-pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 6] {
+pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 7] {
     let mut diffs: [Vec<f64>; 6] = Default::default();
+    let mut matches = Vec::new();
     for i in (0..image.len()).filter(|&i| image.query[i]) {
         let pattern = image.pattern(i);
-        let mut best: Option<(f32, &[f32; 6])> = None;
-        for p in pool {
+        let mut best: Option<(f32, usize, usize)> = None;
+        for (pi, p) in pool.iter().enumerate() {
             for j in 0..p.len() {
                 let r = dot(pattern, p.pattern(j));
-                if best.is_none_or(|(b, _)| r > b) {
-                    best = Some((r, &p.values[j]));
+                if best.is_none_or(|(b, ..)| r > b) {
+                    best = Some((r, pi, j));
                 }
             }
         }
-        if let Some((_, partner)) = best {
+        if let Some((r, pi, j)) = best {
+            let partner = &pool[pi].values[j];
             for (k, d) in diffs.iter_mut().enumerate() {
                 d.push(f64::from(image.values[i][k] - partner[k]));
             }
+            matches.push(Match {
+                at: image.centre(i),
+                partner: pool[pi].refined_centre(j, pattern),
+                pool: pi,
+                r,
+            });
         }
     }
-    diffs.map(|mut d| {
+    let median = |mut d: Vec<f64>| {
         if d.is_empty() {
             f64::NAN
         } else {
             percentile(&mut d, 50.0)
         }
-    })
+    };
+    let [a, b, c, d, e, f] = diffs.map(median);
+    [a, b, c, d, e, f, matched_scale(&matches)]
+}
+
+/// A query patch and where its partner lies, in fractions of each frame's long side.
+struct Match {
+    at: [f64; 2],
+    partner: [f64; 2],
+    pool: usize,
+    r: f32,
+}
+
+impl Patches {
+    /// The centre of patch `i`, in fractions of the long side.
+    fn centre(&self, i: usize) -> [f64; 2] {
+        let (x, y) = self.pos[i];
+        let half = PATCH as f64 / 2.0;
+        let long = self.long.max(1) as f64;
+        [(f64::from(x) + half) / long, (f64::from(y) + half) / long]
+    }
+
+    /// The centre of patch `j`, moved towards whichever neighbour on the pool grid
+    /// `pattern` also correlates with (a parabola through the three correlations on each
+    /// axis): the partner search steps `POOL_STRIDE` cells, and a scale is read from
+    /// distances between partners, which that step would blur.
+    fn refined_centre(&self, j: usize, pattern: &[f32]) -> [f64; 2] {
+        let [mut x, mut y] = self.centre(j);
+        let r0 = f64::from(dot(pattern, self.pattern(j)));
+        let corr = |k: Option<usize>| k.map(|k| f64::from(dot(pattern, self.pattern(k))));
+        let step = POOL_STRIDE as f64 / self.long.max(1) as f64;
+        for (axis, v) in [(0, &mut x), (1, &mut y)] {
+            let dir = |d: isize| if axis == 0 { (d, 0) } else { (0, d) };
+            if let (Some(lo), Some(hi)) = (
+                corr(self.neighbour(j, dir(-1))),
+                corr(self.neighbour(j, dir(1))),
+            ) {
+                let curve = lo - 2.0 * r0 + hi;
+                if curve < 0.0 {
+                    *v += step * (0.5 * (lo - hi) / curve).clamp(-0.5, 0.5);
+                }
+            }
+        }
+        [x, y]
+    }
+}
+
+/// The log scale of things in an image against its partners': the median, over pairs of
+/// its better-matched patches (correlation at least the median) partnered in the same
+/// image and at least a patch apart, of ln(their distance / their partners' distance).
+/// Framing moves partners together and leaves their distances; a zoom stretches them.
+/// Pairs whose partners coincide carry no distance and are skipped.
+fn matched_scale(matches: &[Match]) -> f64 {
+    if matches.is_empty() {
+        return f64::NAN;
+    }
+    let mut rs: Vec<f64> = matches.iter().map(|m| f64::from(m.r)).collect();
+    let cut = percentile(&mut rs, 50.0);
+    let good: Vec<&Match> = matches.iter().filter(|m| f64::from(m.r) >= cut).collect();
+    let dist = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+    let apart = PATCH as f64 / GRID_SIDE as f64;
+    let mut logs = Vec::new();
+    for (i, a) in good.iter().enumerate() {
+        for b in &good[i + 1..] {
+            let (here, there) = (dist(a.at, b.at), dist(a.partner, b.partner));
+            if a.pool == b.pool && here >= apart && there > 0.0 {
+                logs.push((here / there).ln());
+            }
+        }
+    }
+    if logs.is_empty() {
+        f64::NAN
+    } else {
+        percentile(&mut logs, 50.0)
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +426,19 @@ mod tests {
         let soft = imageops::blur(&frame(&s, 40), 1.0);
         let shift = matched_shift(&patches(&soft), &[&base]);
         assert!(shift[5] < -0.2, "{shift:?}");
+    }
+
+    #[test]
+    fn a_zoom_reads_as_its_scale_and_a_new_framing_as_none() {
+        let s = scene();
+        let base = patches(&frame(&s, 0));
+        let moved = matched_shift(&patches(&frame(&s, 50)), &[&base]);
+        assert!(moved[6].abs() < 0.01, "{moved:?}");
+        // 8% zoom about the frame's centre: a 111-pixel crop scaled back to 120.
+        let crop = imageops::crop_imm(&s, 54, 14, 111, 111).to_image();
+        let zoomed = imageops::resize(&crop, 120, 120, imageops::FilterType::Triangle);
+        let shift = matched_shift(&patches(&zoomed), &[&base]);
+        assert!((shift[6] - 1.08f64.ln()).abs() < 0.02, "{shift:?}");
     }
 
     #[test]

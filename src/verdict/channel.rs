@@ -61,6 +61,8 @@ pub enum Channel {
     MatchedContrast,
     /// Detail in structure-matched regions.
     MatchedDetail,
+    /// Size of things in the frame, in structure-matched regions (log scale).
+    MatchedScale,
     /// Mean L*.
     Lightness,
     /// Mean a*.
@@ -108,7 +110,7 @@ const fn spec(
 
 impl Channel {
     /// Every channel, in run.json order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Ssim,
         Self::DeltaE,
         Self::Phash,
@@ -119,6 +121,7 @@ impl Channel {
         Self::MatchedChroma,
         Self::MatchedContrast,
         Self::MatchedDetail,
+        Self::MatchedScale,
         Self::Lightness,
         Self::RedGreen,
         Self::YellowBlue,
@@ -143,6 +146,7 @@ impl Channel {
             Self::MatchedChroma => "matched_chroma",
             Self::MatchedContrast => "matched_contrast",
             Self::MatchedDetail => "matched_detail",
+            Self::MatchedScale => "matched_scale",
             Self::Lightness => "lightness",
             Self::RedGreen => "red_green",
             Self::YellowBlue => "yellow_blue",
@@ -166,7 +170,8 @@ impl Channel {
             | Self::MatchedYellowBlue
             | Self::MatchedChroma
             | Self::MatchedContrast
-            | Self::MatchedDetail => Source::Signatures,
+            | Self::MatchedDetail
+            | Self::MatchedScale => Source::Signatures,
             Self::Lightness
             | Self::RedGreen
             | Self::YellowBlue
@@ -213,6 +218,9 @@ impl Channel {
                 spec(Both, 0.005, 0.05, ("more contrast", "less contrast"))
             }
             Self::MatchedDetail | Self::Sharpness => spec(Both, 0.01, 0.14, ("sharper", "softer")),
+            // Log scale; a 3% change of size is about the Weber fraction for length,
+            // resolved to a tenth of the 4% step between the scales looked at.
+            Self::MatchedScale => spec(Both, 0.004, 0.03, ("zoomed in", "zoomed out")),
             Self::Blockiness => spec(Both, 0.005, 0.095, ("blockier", "less blocky")),
             // The statistic is in Fisher-transformed correlation of fine detail; 0.3
             // (a correlation of about 0.3 that was not there, or is no longer) is where a

@@ -145,7 +145,7 @@ impl Evidence<'_> {
         // these channels rather than taking them from the whole case.
         let matched = |k: usize| -> Groups {
             let on_axis =
-                |v: &[[f64; 6]]| v.iter().map(|s| s[k]).filter(|v| v.is_finite()).collect();
+                |v: &[[f64; 7]]| v.iter().map(|s| s[k]).filter(|v| v.is_finite()).collect();
             (on_axis(&base_shifts), on_axis(&cand_shifts))
         };
         let feature = |f: fn(&Features) -> f64| -> Groups {
@@ -167,6 +167,7 @@ impl Evidence<'_> {
                 Channel::MatchedChroma => matched(3),
                 Channel::MatchedContrast => matched(4),
                 Channel::MatchedDetail => matched(5),
+                Channel::MatchedScale => matched(6),
                 Channel::Lightness => feature(|f| f.lab_mean[0]),
                 Channel::RedGreen => feature(|f| f.lab_mean[1]),
                 Channel::YellowBlue => feature(|f| f.lab_mean[2]),

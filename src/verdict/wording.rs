@@ -111,6 +111,20 @@ pub(crate) fn describe(f: &ChannelTest) -> String {
         Channel::MatchedYellowBlue => axis("b*", true),
         Channel::MatchedChroma => axis("C*", true),
         Channel::MatchedContrast | Channel::MatchedDetail => matched_ratio(),
+        Channel::MatchedScale => {
+            let pct = |v: f64| format!("{:+.0}%", (v.exp() - 1.0) * 100.0);
+            let (lo, hi) = (pct(f.low - f.baseline_mean), pct(f.high - f.baseline_mean));
+            let span = if lo == hi {
+                format!("{lo} (the baselines agree)")
+            } else {
+                format!("{lo}..{hi}")
+            };
+            format!(
+                "{word}: things {:.0}% {} in the frame in matched regions, outside noise floor {span}",
+                (delta.exp() - 1.0).abs() * 100.0,
+                if delta > 0.0 { "larger" } else { "smaller" }
+            )
+        }
         Channel::Colourfulness => level("colourfulness", ln_1p, 1),
         Channel::Contrast => level("luma contrast (sd)", ln_1p, 1),
         Channel::Sharpness => level("sharpness (mean |Laplacian|)", ln_1p, 2),
