@@ -75,8 +75,8 @@ pub(crate) fn inspect(data: &Value, label: &str, who: &str) -> Result<Step<()>, 
 
 /// The platform's mark on the image this sample keeps, the first output:
 /// `has_nsfw_contents` holds one flag per output, as the legacy Python client's
-/// `Prediction` types it (`List[bool]`). The flagged image may be blanked; the mark
-/// makes the sample drift rather than the image being scored as the model's.
+/// `Prediction` types it (`List[bool]`). The flagged image may be blanked, so the mark
+/// makes its case drift whatever the image scores.
 fn nsfw_mark(data: &Value, who: &str) -> Option<String> {
     let flagged = data
         .get("has_nsfw_contents")
