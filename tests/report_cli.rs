@@ -358,3 +358,33 @@ fn accept_converts_other_formats_to_png_and_refuses_missing_candidates() {
     let check = env.cmd("1", &["check", "suites/demo.yaml"]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 }
+
+/// A sample the platform marked is not accepted as a baseline: the case is refused,
+/// naming the sample and the mark, and nothing is accepted.
+#[test]
+fn accept_refuses_a_sample_the_platform_marked() {
+    let env = Env::new();
+    let run = env.run("2", "reports/r1", &[]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let run_json = env.path("reports/r1/run.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&run_json).unwrap()).unwrap();
+    let case = doc["cases"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["id"] == "gold-watch")
+        .expect("the case");
+    case["samples"][1]["provider"]["platform_mark"] = "has_nsfw_contents (WaveSpeed)".into();
+    std::fs::write(&run_json, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let before = env.manifest_case("gold-watch");
+    let out = env.cmd("1", &["accept", "reports/r1", "--case", "gold-watch"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "demo/gold-watch: sample 1 was marked by the platform: has_nsfw_contents (WaveSpeed); a marked sample is not stored as a baseline"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(env.manifest_case("gold-watch"), before, "nothing accepted");
+}

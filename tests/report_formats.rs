@@ -349,6 +349,12 @@ fn the_sample_a_degenerate_or_marked_reason_names_is_shown_first() {
     // The images column: up to where the measurements column starts.
     let shown = part(&html[at..end], "<div class=\"cmp\"", "</div></div><div>");
     snap!("html_flagged_first", &shown);
+    // Drift on the marked and the flat sample alone: the headline says so.
+    assert!(
+        html[at..end].contains("<p class=\"headline\">The platform marked or filtered a sample."),
+        "{}",
+        &html[at..end]
+    );
     let order: Vec<&str> = shown
         .lines()
         .filter_map(|l| l.strip_prefix("<span class=\"n\">"))

@@ -122,6 +122,13 @@ fn prepare<'a>(
                 "{name}: the run is stale: baseline sample {n} changed since this run; run the suite again"
             ));
         }
+        // As in `record`: a sample the platform marked may be blanked, so it never
+        // becomes a baseline, however the case was reviewed.
+        if let Some(mark) = s.provider.as_ref().and_then(|p| p.platform_mark.as_deref()) {
+            return Err(format!(
+                "{name}: sample {n} was marked by the platform: {mark}; a marked sample is not stored as a baseline"
+            ));
+        }
         let rel = s
             .candidate
             .as_deref()

@@ -3,7 +3,9 @@
 //! A case's images are staged only once all its samples arrived, and a suite's staged
 //! cases switch in with its manifest in one commit (`store::BaselineStore::commit`), so
 //! neither a failed sample nor a kill leaves a case half re-recorded. A lock file keeps
-//! two `record`s of one suite apart.
+//! two `record`s of one suite apart. A sample the platform marked (`platform_mark`) fails
+//! its case like any failed sample: every later run would compare against an image the
+//! platform may have blanked, or against none.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -12,14 +14,14 @@ use super::{Output, runtime, selection};
 use crate::cli::RecordArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::provider::Generation;
+use crate::provider::{Generation, ProviderError};
 use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::score::to_png;
 use crate::score::{DecodeLimits, decode};
 use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock};
 
 /// One sample of a case: its index and the provider's image or failure.
-type Sampled = (u32, Result<Generation, String>);
+type Sampled = (u32, Result<Generation, ProviderError>);
 
 pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error> {
     let suites = crate::suite::load(&args.common.suites)?;
@@ -99,7 +101,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
             by_case
                 .entry(f.job.case)
                 .or_default()
-                .push((f.job.sample, f.result.map_err(|e| e.to_string())));
+                .push((f.job.sample, f.result));
         }
         let mut recorded = 0usize;
         for &ci in cases {
@@ -152,7 +154,22 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     Ok(ExitStatus::Pass)
 }
 
-/// Validates every sample of a case, then stages them all.
+/// Why a sample is not stored as a baseline, for an answer the platform marked.
+const MARKED_HINT: &str = "a marked sample is not stored as a baseline; record the case again";
+
+/// Sample `n`'s failure in one line; a failure that is the platform's mark on the
+/// sample names the mark first, as the run's reason does.
+fn failure(n: u32, e: &ProviderError) -> String {
+    match e.marked.as_ref().and_then(|m| m.platform_mark.as_deref()) {
+        Some(mark) => {
+            format!("sample {n} was filtered by the platform: {mark} ({e}); {MARKED_HINT}")
+        }
+        None => format!("sample {n}: {e}"),
+    }
+}
+
+/// Validates every sample of a case, then stages them all: a marked or failed sample
+/// fails the case before anything is staged.
 fn store_case(
     store: &BaselineStore,
     suite: &str,
@@ -168,7 +185,12 @@ fn store_case(
     let limits = DecodeLimits::default();
     let mut ready = Vec::with_capacity(samples.len());
     for (n, r) in samples {
-        let g = r.map_err(|e| format!("sample {n}: {e}"))?;
+        let g = r.map_err(|e| failure(n, &e))?;
+        if let Some(mark) = &g.metadata.platform_mark {
+            return Err(format!(
+                "sample {n} was marked by the platform: {mark}; {MARKED_HINT}"
+            ));
+        }
         let img = decode(&g.bytes, &limits).map_err(|e| format!("sample {n}: {e}"))?;
         let png = to_png(&g.bytes, &img).map_err(|e| format!("sample {n}: {e} as PNG"))?;
         ready.push((n, png, img.width(), img.height(), g.metadata));
@@ -184,4 +206,98 @@ fn store_case(
         metas.push(meta);
     }
     Ok((images, metas))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{ErrorKind, Metadata};
+
+    fn png(tone: u8) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([tone, x as u8, y as u8]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    fn sample(mark: Option<&str>) -> Result<Generation, ProviderError> {
+        Ok(Generation {
+            bytes: png(90),
+            metadata: Metadata {
+                platform_mark: mark.map(str::to_string),
+                ..Metadata::default()
+            },
+        })
+    }
+
+    #[test]
+    fn clean_samples_are_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BaselineStore::new(dir.path());
+        let (images, metas) =
+            store_case(&store, "s", "c", vec![(0, sample(None)), (1, sample(None))]).unwrap();
+        assert_eq!((images.len(), metas.len()), (2, 2));
+    }
+
+    /// A marked sample fails its case before any image is staged, naming the sample and
+    /// the mark; so does the mark that came instead of an image.
+    #[test]
+    fn a_marked_sample_fails_the_case_with_nothing_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BaselineStore::new(dir.path());
+        let samples = vec![
+            (0, sample(None)),
+            (1, sample(Some("has_nsfw_contents (WaveSpeed)"))),
+            (2, sample(None)),
+        ];
+        let e = store_case(&store, "s", "c", samples).unwrap_err();
+        assert_eq!(
+            e,
+            "sample 1 was marked by the platform: has_nsfw_contents (WaveSpeed); a marked sample is not stored as a baseline; record the case again"
+        );
+        let filtered = ProviderError::marked(
+            ErrorKind::ContentFiltered,
+            "withheld [OutputImageRiskDetection]",
+            Metadata {
+                platform_mark: Some("OutputImageRiskDetection (Ark)".into()),
+                ..Metadata::default()
+            },
+        );
+        let e = store_case(
+            &store,
+            "s",
+            "c",
+            vec![(0, sample(None)), (1, Err(filtered))],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "sample 1 was filtered by the platform: OutputImageRiskDetection (Ark) (content filtered: withheld"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("record the case again") && !e.contains('\n'),
+            "{e}"
+        );
+        let staged: Vec<_> = walk(dir.path());
+        assert!(staged.is_empty(), "{staged:?}");
+        // An unmarked failure reads as before.
+        let failed = ProviderError::new(ErrorKind::Rejected, "size out of range");
+        let e = store_case(&store, "s", "c", vec![(0, Err(failed))]).unwrap_err();
+        assert_eq!(e, "sample 0: request rejected: size out of range");
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                files.extend(walk(&p));
+            } else {
+                files.push(p);
+            }
+        }
+        files
+    }
 }

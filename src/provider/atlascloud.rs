@@ -13,7 +13,8 @@
 //! Build evidence: the `model` the prediction reports when it does; per call, the id,
 //! `metrics` and `has_nsfw_contents`. Seedream takes `size` as `W*H`; references go as
 //! `images` (data URIs, as the ComfyUI nodes send), or as a single `image` on the
-//! Seedream 5.0 Lite edit model, whose node sends one.
+//! Seedream 5.0 Lite edit model, whose node sends one. A first output flagged in
+//! `has_nsfw_contents` is Atlas Cloud's mark on the sample ([`prediction::generation`]).
 
 use std::time::{Duration, Instant};
 
@@ -181,7 +182,12 @@ impl Provider for AtlasCloud {
         let data = poll::wait(&self.http, self.schedule, task, first).await?;
         let label = format!("Atlas Cloud prediction {id}");
         let seed = seed_to_send(&req);
-        prediction::generation(&self.http, &data, id, &label, "atlascloud.", seed, start).await
+        let answer = prediction::Answer {
+            who: WHO,
+            label: &label,
+            prefix: "atlascloud.",
+        };
+        prediction::generation(&self.http, &data, id, &answer, seed, start).await
     }
 }
 

@@ -88,8 +88,9 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Headers::is_empty")]
     pub per_call: Headers,
     /// The platform's own mark on this sample, in its words and naming the platform:
-    /// fal's `has_nsfw_concepts` entry for the image, an Ark per-item content-filter code,
-    /// an OpenRouter content-filter finish reason. A marked sample is drift by itself (see
+    /// fal's `has_nsfw_concepts` entry for the image, WaveSpeed's or Atlas Cloud's
+    /// `has_nsfw_contents` entry for the first output, an Ark per-item content-filter
+    /// code, an OpenRouter content-filter finish reason. A marked sample is drift by itself (see
     /// `verdict::platform_mark_reasons`). Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_mark: Option<String>,
@@ -181,9 +182,9 @@ pub struct ProviderError {
     /// How long the provider asked us to wait.
     pub retry_after: Option<Duration>,
     /// The platform answered for this sample with its own mark instead of an image (an
-    /// Ark per-item content-filter error in a 200): what it reported, `platform_mark`
-    /// set. The run judges such a sample as marked, which is drift, rather than failed.
-    /// Default: none.
+    /// Ark per-item content-filter error in a 200, a flagged WaveSpeed or Atlas Cloud
+    /// task without an output): what it reported, `platform_mark` set. The run judges
+    /// such a sample as marked, which is drift, rather than failed. Default: none.
     pub marked: Option<Box<Metadata>>,
 }
 

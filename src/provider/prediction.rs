@@ -46,10 +46,7 @@ pub(crate) fn inspect(data: &Value, label: &str, who: &str) -> Result<Step<()>, 
         "created" | "pending" | "starting" | "processing" | "running" | "queued" => {
             Ok(Step::Pending)
         }
-        "completed" | "succeeded" => {
-            flagged(data, label)?;
-            Ok(Step::Done(()))
-        }
+        "completed" | "succeeded" => Ok(Step::Done(())),
         "failed" => {
             let msg = error_text(data);
             let kind = if is_content_filter(&msg) || msg.to_ascii_lowercase().contains("sensitive")
@@ -76,20 +73,16 @@ pub(crate) fn inspect(data: &Value, label: &str, who: &str) -> Result<Step<()>, 
     }
 }
 
-/// The platform's safety checker flagged the output: what comes back may be blanked,
-/// so it is not scored as the model's image.
-fn flagged(data: &Value, label: &str) -> Result<(), ProviderError> {
-    let nsfw = data
+/// The platform's mark on the image this sample keeps, the first output:
+/// `has_nsfw_contents` holds one flag per output, as the legacy Python client's
+/// `Prediction` types it (`List[bool]`). The flagged image may be blanked, so the mark
+/// makes its case drift whatever the image scores.
+fn nsfw_mark(data: &Value, who: &str) -> Option<String> {
+    let flagged = data
         .get("has_nsfw_contents")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.first().and_then(Value::as_bool) == Some(true));
-    if nsfw {
-        return Err(ProviderError::new(
-            ErrorKind::ContentFiltered,
-            format!("{label}: the platform flagged the output as NSFW (has_nsfw_contents)"),
-        ));
-    }
-    Ok(())
+        .and_then(|f| f.get(0))
+        .and_then(Value::as_bool);
+    (flagged == Some(true)).then(|| format!("has_nsfw_contents ({who})"))
 }
 
 fn error_text(data: &Value) -> String {
@@ -122,32 +115,54 @@ pub(crate) fn first_output<'a>(data: &'a Value, label: &str) -> Result<&'a str, 
         })
 }
 
+/// Who answered a prediction, for its sample's metadata and messages.
+pub(crate) struct Answer<'a> {
+    /// The platform, as its mark names it (`WaveSpeed`).
+    pub who: &'a str,
+    /// The prediction, in messages (`WaveSpeed task 123`).
+    pub label: &'a str,
+    /// The prefix of its per-call evidence (`wavespeed.`).
+    pub prefix: &'a str,
+}
+
 /// The finished prediction `data` as a sample: its first output downloaded, what the
-/// platform reported as the build (`model`) and, under `prefix`, the per-call evidence.
+/// platform reported as the build (`model`), the per-call evidence and the platform's
+/// mark on that output. A flagged prediction without an output is the platform's mark
+/// on the sample instead of an image (`ProviderError::marked`), as Ark's filtered item is.
 pub(crate) async fn generation(
     http: &Http,
     data: &Value,
     id: String,
-    label: &str,
-    prefix: &str,
+    answer: &Answer<'_>,
     seed: Option<u64>,
     start: std::time::Instant,
 ) -> Result<super::Generation, ProviderError> {
-    let bytes = http.image(first_output(data, label)?).await?;
-    Ok(super::Generation {
-        bytes,
-        metadata: super::Metadata {
-            request_id: Some(id),
-            model: data
-                .get("model")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            seed,
-            duration_ms: super::elapsed_ms(start),
-            per_call: per_call(data, prefix),
-            ..super::Metadata::default()
-        },
-    })
+    let mark = nsfw_mark(data, answer.who);
+    let metadata = super::Metadata {
+        request_id: Some(id),
+        model: data
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        seed,
+        duration_ms: super::elapsed_ms(start),
+        per_call: per_call(data, answer.prefix),
+        platform_mark: mark.clone(),
+        ..super::Metadata::default()
+    };
+    let url = match (first_output(data, answer.label), mark) {
+        (Ok(url), _) => url,
+        (Err(_), Some(mark)) => {
+            return Err(ProviderError::marked(
+                ErrorKind::ContentFiltered,
+                format!("{} completed without an image output: {mark}", answer.label),
+                metadata,
+            ));
+        }
+        (Err(e), None) => return Err(e),
+    };
+    let bytes = http.image(url).await?;
+    Ok(super::Generation { bytes, metadata })
 }
 
 /// Evidence from one call that is not part of the build identity: the platform's own
@@ -241,13 +256,29 @@ mod tests {
             .unwrap();
         assert_eq!(e.kind, ErrorKind::Rejected);
         assert!(e.message.contains("size out of range"));
-        let e = s(json!({"status": "completed", "has_nsfw_contents": [true]}))
-            .err()
-            .unwrap();
-        assert_eq!(e.kind, ErrorKind::ContentFiltered);
+        // A flagged output is the platform's mark on the sample, not a failed task.
+        assert!(matches!(
+            s(json!({"status": "completed", "has_nsfw_contents": [true]})),
+            Ok(Step::Done(()))
+        ));
         let e = s(json!({"status": "timeout"})).err().unwrap();
         assert_eq!(e.kind, ErrorKind::Transient);
         let e = s(json!({"status": "exploded"})).err().unwrap();
         assert_eq!(e.kind, ErrorKind::Fatal);
+    }
+
+    #[test]
+    fn has_nsfw_contents_marks_the_first_output_only() {
+        let m = |v: Value| nsfw_mark(&v, "WaveSpeed");
+        assert_eq!(
+            m(json!({"has_nsfw_contents": [true]})).as_deref(),
+            Some("has_nsfw_contents (WaveSpeed)")
+        );
+        // One flag per output: the sample keeps the first, so only its flag counts.
+        assert_eq!(m(json!({"has_nsfw_contents": [false, true]})), None);
+        assert_eq!(m(json!({"has_nsfw_contents": [false]})), None);
+        assert_eq!(m(json!({"has_nsfw_contents": []})), None);
+        assert_eq!(m(json!({"has_nsfw_contents": "true"})), None);
+        assert_eq!(m(json!({})), None);
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! Build evidence: the `model` the task reports; per call, the task id, `timings` and
 //! `has_nsfw_contents`. Seedream takes `size` as `W*H`; references go as `images`
-//! (data URIs, which the platform's AI SDK provider also sends).
+//! (data URIs, which the platform's AI SDK provider also sends). A first output flagged
+//! in `has_nsfw_contents` is WaveSpeed's mark on the sample ([`prediction::generation`]).
 
 use std::time::{Duration, Instant};
 
@@ -153,6 +154,11 @@ impl Provider for WaveSpeed {
         let data = poll::wait(&self.http, self.schedule, task, first).await?;
         let label = format!("WaveSpeed task {id}");
         let seed = seed_to_send(&req);
-        prediction::generation(&self.http, &data, id, &label, "wavespeed.", seed, start).await
+        let answer = prediction::Answer {
+            who: WHO,
+            label: &label,
+            prefix: "wavespeed.",
+        };
+        prediction::generation(&self.http, &data, id, &answer, seed, start).await
     }
 }

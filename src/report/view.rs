@@ -387,7 +387,18 @@ fn headline(
             if let Some(r) = flagged_region(c) {
                 what.push(format!("one place in the frame ({})", r.name));
             }
-            if what.is_empty() {
+            let marked = samples.iter().any(|s| {
+                s.provider
+                    .as_ref()
+                    .is_some_and(|p| p.platform_mark.is_some())
+            });
+            // Drift on a sample by itself, with nothing the measurements show: say what
+            // happened to it rather than that the model varied.
+            if what.is_empty() && marked {
+                "The platform marked or filtered a sample.".into()
+            } else if what.is_empty() && !c.degenerate.is_empty() {
+                "A sample came back blank or at another size.".into()
+            } else if what.is_empty() {
                 "Changed beyond the model's usual variation.".into()
             } else {
                 format!("Changed: {}.", what.join(" and "))
@@ -439,5 +450,47 @@ mod tests {
             let order: Vec<u32> = flagged_first(&c, &all).iter().map(|s| s.index).collect();
             assert_eq!(order, [0, 1, 2]);
         }
+    }
+
+    #[test]
+    fn a_case_drifting_on_a_sample_by_itself_says_what_happened_to_it() {
+        let said = |c: &CaseReport, samples: &[SampleReport]| headline(c, &[], None, samples);
+        let mut all = samples(3);
+        assert_eq!(
+            said(&case(&[]), &all),
+            "Changed beyond the model's usual variation."
+        );
+        let flat = case(&[
+            "sample 2 is a flat black image (luma sd 0.0): a filtered or failed generation",
+        ]);
+        assert_eq!(
+            said(&flat, &all),
+            "A sample came back blank or at another size."
+        );
+        all[1].provider = Some(crate::provider::Metadata {
+            platform_mark: Some("has_nsfw_contents (WaveSpeed)".into()),
+            ..crate::provider::Metadata::default()
+        });
+        let marked = case(&[
+            "sample 2 was marked by the platform: has_nsfw_contents (WaveSpeed)",
+            "sample 2 is a flat black image (luma sd 0.0): a filtered or failed generation",
+        ]);
+        assert_eq!(
+            said(&marked, &all),
+            "The platform marked or filtered a sample."
+        );
+        // What the measurements show still leads when there is some.
+        let rows = [MetricRow {
+            key: "ssim",
+            name: "SSIM",
+            meaning: "structure",
+            value: "0.41".into(),
+            limit: "0.80".into(),
+            ok: false,
+        }];
+        assert_eq!(
+            headline(&marked, &rows, None, &all),
+            "Changed: shapes and composition."
+        );
     }
 }

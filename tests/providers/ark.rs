@@ -160,6 +160,47 @@ async fn a_filtered_item_in_a_run_is_drift_named_first() {
     assert_eq!(run["stats"]["spend"]["images"], 2, "{:#}", run["stats"]);
 }
 
+/// Ark filters the second sample while `record` runs: the case is not recorded, with a
+/// line naming the sample and the mark, and with no other case nothing is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn record_refuses_a_filtered_item() {
+    const MODEL: &str = "emulated-seedream";
+    let server = MockServer::start().await;
+    let filtered = ResponseTemplate::new(200).set_body_json(json!({
+        "model": MODEL, "created": 1,
+        "data": [{"error": {"code": "OutputImageSensitiveContentDetected", "message": "The output image may contain sensitive information."}}],
+        "usage": {"generated_images": 0}
+    }));
+    Mock::given(method("POST"))
+        .and(path("/api/v3/images/generations"))
+        .respond_with(common::Nth {
+            at: 1,
+            marked: filtered,
+            normal: ok(""),
+            n: 0.into(),
+        })
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    common::three_samples(dir.path(), "ark", MODEL, &server.uri(), "");
+    let o = common::driftgate(dir.path(), &["record", "marks.yaml"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error: marks/bottle: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.starts_with(
+            "error: marks/bottle: sample 1 was filtered by the platform: OutputImageSensitiveContentDetected (Ark) (content filtered: The output image may contain sensitive information."
+        ),
+        "{line}"
+    );
+    assert!(line.ends_with("record the case again"), "{line}");
+    assert!(!dir.path().join("baselines/marks/manifest.json").exists());
+    assert!(!dir.path().join("baselines/marks/bottle").exists());
+}
+
 #[tokio::test]
 async fn faults() {
     common::faults(&Wire {

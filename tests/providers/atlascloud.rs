@@ -170,3 +170,30 @@ async fn the_translated_docs_reading_is_followed_after_a_404() {
 async fn faults() {
     common::queue_faults(&queue()).await;
 }
+
+/// The queue at a model the catalogue does not know, so the emulator's 32x32 images pass.
+fn emulated() -> Queue {
+    Queue {
+        endpoint: "emulated/seedream",
+        ..queue()
+    }
+}
+
+/// Atlas Cloud flags the second sample's output in `has_nsfw_contents`: the image is
+/// kept and scored, and the case is drift on the mark, named first.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_flagged_in_has_nsfw_contents_is_drift_named_first() {
+    let run = common::flagged_prediction_in_a_run(&emulated(), "atlascloud", true).await;
+    let s = &run["cases"][0]["samples"][1];
+    assert_eq!(
+        s["provider"]["per_call"]["atlascloud.has_nsfw_contents"],
+        "true"
+    );
+}
+
+/// Flagged without an output: the sample is judged on the mark, as a filtered one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flagged_prediction_without_an_output_is_drift_named_first() {
+    let run = common::flagged_prediction_in_a_run(&emulated(), "atlascloud", false).await;
+    assert!(run["cases"][0]["samples"][1]["candidate"].is_null());
+}

@@ -1,11 +1,12 @@
 //! The real binary against a fal emulator on 127.0.0.1: `record` then `run` pass, and a
-//! run whose provider rejects every request exits 3 with fal's message in run.json.
+//! run whose provider rejects every request exits 3 with fal's message in run.json; a
+//! sample fal marks is not recorded as a baseline.
 
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::json;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{self, KEY};
@@ -109,6 +110,46 @@ async fn record_then_run_passes_and_a_rejecting_provider_exits_3() {
         "{report}"
     );
     assert!(!report.contains(KEY));
+}
+
+/// fal flags every image of `bottle` in `has_nsfw_concepts` (one image per request on
+/// this endpoint): `record` refuses that case with a line naming its first sample and the
+/// mark, and exits 3; `shoe` is recorded, and nothing of `bottle` is stored or left staged.
+#[tokio::test(flavor = "multi_thread")]
+async fn record_refuses_a_marked_sample_and_records_the_other_cases() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let image = json!({"url": format!("{uri}/files/out.png"), "content_type": "image/png", "width": 32, "height": 32});
+    Mock::given(method("POST"))
+        .and(path(format!("/{EP}")))
+        .and(body_string_contains("a bottle on a table"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "images": [image],
+            "has_nsfw_concepts": [true],
+            "seed": 7
+        })))
+        .mount(&server)
+        .await;
+    serve_ok(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = suite(dir.path(), &uri);
+    let rec = driftgate(dir.path(), &["record", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&rec.stderr);
+    assert_eq!(rec.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: fal-wire/bottle: sample 0 was marked by the platform: has_nsfw_concepts (fal); a marked sample is not stored as a baseline; record the case again\n"
+        ),
+        "{stderr}"
+    );
+    let suite_dir = dir.path().join("baselines/fal-wire");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(suite_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    assert!(manifest["cases"]["shoe"].is_object(), "{manifest:#}");
+    assert!(manifest["cases"].get("bottle").is_none(), "{manifest:#}");
+    assert!(!suite_dir.join("bottle").exists());
+    assert!(!suite_dir.join(".staging").exists());
 }
 
 #[test]

@@ -406,6 +406,88 @@ impl Queue {
     pub(crate) fn state_ok(&self, uri: &str, status: &str) -> ResponseTemplate {
         ResponseTemplate::new(200).set_body_json((self.state)(uri, status))
     }
+
+    /// The platform as its mark names it.
+    pub(crate) fn who(&self) -> &'static str {
+        match self.kind {
+            ProviderKind::Wavespeed => "WaveSpeed",
+            ProviderKind::Atlascloud => "Atlas Cloud",
+            other => panic!("{other:?} is not a queue platform"),
+        }
+    }
+}
+
+/// `record` of [`three_samples`] on the queue platform `q` (named `provider` in the
+/// suite) passes; in the `run`, the second sample's prediction completes with
+/// `has_nsfw_contents: [true]`, with its output when `with_output`, else with none. The
+/// case is drift with the mark named first either way: the flagged image is kept and
+/// scored, and without one the sample is judged on its mark. Returns run.json.
+pub(crate) async fn flagged_prediction_in_a_run(
+    q: &Queue,
+    provider: &str,
+    with_output: bool,
+) -> Value {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let mount = |poll: Box<dyn Respond>| {
+        let server = &server;
+        let uri = &uri;
+        async move {
+            Mock::given(method("POST"))
+                .and(path(q.submit))
+                .respond_with(q.created_ok(uri))
+                .mount(server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(q.poll))
+                .respond_with(BoxedRespond(poll))
+                .mount(server)
+                .await;
+            mount_images(server).await;
+        }
+    };
+    mount(Box::new(q.state_ok(&uri, "completed"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    three_samples(
+        dir.path(),
+        provider,
+        q.endpoint,
+        &uri,
+        "  poll_interval_ms: 5\n",
+    );
+    record(dir.path());
+
+    server.reset().await;
+    let mut flagged = (q.state)(&uri, "completed");
+    flagged["data"]["has_nsfw_contents"] = serde_json::json!([true]);
+    if !with_output {
+        flagged["data"]["outputs"] = serde_json::json!([]);
+    }
+    // Each sample is one submit and, as every read completes it, one read.
+    mount(Box::new(Nth {
+        at: 1,
+        marked: ResponseTemplate::new(200).set_body_json(flagged),
+        normal: q.state_ok(&uri, "completed"),
+        n: 0.into(),
+    }))
+    .await;
+    let mark = format!("has_nsfw_contents ({})", q.who());
+    let how = if with_output { "marked" } else { "filtered" };
+    let run = run_is_drift_named_first(
+        dir.path(),
+        &format!("sample 2 was {how} by the platform: {mark}"),
+    );
+    let case = &run["cases"][0];
+    assert_eq!(case["reasons"].as_array().unwrap().len(), 1, "{case:#}");
+    let s = &case["samples"][1];
+    assert_eq!(s["provider"]["platform_mark"], mark.as_str(), "{s:#}");
+    assert_eq!(s["metrics"].is_object(), with_output, "{s:#}");
+    for i in [0, 2] {
+        let other = &case["samples"][i];
+        assert!(other["metrics"].is_object(), "sample {i} scored: {other:#}");
+        assert!(other["provider"].get("platform_mark").is_none());
+    }
+    run
 }
 
 /// The number of submits an emulator received.
@@ -627,6 +709,11 @@ pub(crate) async fn queue_faults(q: &Queue) {
     .await;
     let e = generate(&m, &c).await.expect_err("filtered");
     assert_eq!(e.kind, ErrorKind::ContentFiltered, "{:?}: {e}", q.kind);
+    assert!(e.marked.is_none(), "a failed task is no mark: {e}");
+
+    // An output flagged NSFW is the platform's mark on the sample: the image is kept,
+    // marked; flagged without an output, the mark stands for the sample.
+    let mark = format!("has_nsfw_contents ({})", q.who());
     let (_server, m) = serve_with(q, |uri| {
         let mut flagged = (q.state)(uri, "completed");
         flagged["data"]["has_nsfw_contents"] = serde_json::json!([true]);
@@ -636,8 +723,25 @@ pub(crate) async fn queue_faults(q: &Queue) {
         )
     })
     .await;
-    let e = generate(&m, &c).await.expect_err("flagged");
+    let g = generate(&m, &c).await.expect("a flagged output is kept");
+    assert_eq!(g.bytes, png(200), "{:?}", q.kind);
+    assert_eq!(g.metadata.platform_mark.as_deref(), Some(mark.as_str()));
+    assert_eq!(g.metadata.request_id.as_deref(), Some("task-1"));
+    let (_server, m) = serve_with(q, |uri| {
+        let mut flagged = (q.state)(uri, "completed");
+        flagged["data"]["has_nsfw_contents"] = serde_json::json!([true]);
+        flagged["data"]["outputs"] = serde_json::json!([]);
+        (
+            Box::new(q.created_ok(uri)),
+            Box::new(ResponseTemplate::new(200).set_body_json(flagged)),
+        )
+    })
+    .await;
+    let e = generate(&m, &c).await.expect_err("flagged, no output");
     assert_eq!(e.kind, ErrorKind::ContentFiltered, "{:?}: {e}", q.kind);
+    let marked = e.marked.expect("the platform's mark, without an image");
+    assert_eq!(marked.platform_mark.as_deref(), Some(mark.as_str()));
+    assert_eq!(marked.request_id.as_deref(), Some("task-1"));
 
     // Bad key: fatal, naming the variable, never the key.
     let (_server, m) = serve_with(q, |uri| {

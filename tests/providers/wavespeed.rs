@@ -138,6 +138,44 @@ async fn faults() {
     common::queue_faults(&queue()).await;
 }
 
+/// The queue at an endpoint the catalogue does not know, so the emulator's 32x32
+/// images pass.
+fn emulated() -> Queue {
+    Queue {
+        endpoint: "emulated/seedream",
+        submit: "/api/v3/emulated/seedream",
+        ..queue()
+    }
+}
+
+/// WaveSpeed flags the second sample's output in `has_nsfw_contents`: the image is
+/// kept and scored, and the case is drift on the mark, named first.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_flagged_in_has_nsfw_contents_is_drift_named_first() {
+    let run = common::flagged_prediction_in_a_run(&emulated(), "wavespeed", true).await;
+    let s = &run["cases"][0]["samples"][1];
+    assert_eq!(
+        s["provider"]["per_call"]["wavespeed.has_nsfw_contents"],
+        "true"
+    );
+    assert!(s["error"].is_null(), "{s:#}");
+}
+
+/// Flagged without an output: the sample is judged on the mark, as a filtered one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flagged_prediction_without_an_output_is_drift_named_first() {
+    let run = common::flagged_prediction_in_a_run(&emulated(), "wavespeed", false).await;
+    let s = &run["cases"][0]["samples"][1];
+    assert!(s["candidate"].is_null(), "{s:#}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("without an image output"),
+        "{s:#}"
+    );
+}
+
 #[tokio::test]
 async fn deadline_leaves_the_task_and_says_so() {
     let server = MockServer::start().await;
