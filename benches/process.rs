@@ -15,34 +15,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use image::{RgbImage, imageops::FilterType};
 use image_compare::Algorithm;
 
+mod common;
+use common::{fixture, grain, median, run_child};
+
 const RUNS: usize = 5;
-
-/// Deterministic grain and warm shift from a 32-bit LCG (no `rand` needed for a benchmark).
-fn grain(img: &mut RgbImage, seed: u32, amplitude: i32, warm: i32) {
-    let mut state = seed;
-    for p in img.pixels_mut() {
-        for (c, v) in p.0.iter_mut().enumerate() {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            let noise = ((state >> 24) as i32 % (2 * amplitude + 1)) - amplitude;
-            let shift = match c {
-                0 => warm,
-                2 => -warm,
-                _ => 0,
-            };
-            *v = (i32::from(*v) + noise + shift).clamp(0, 255) as u8;
-        }
-    }
-}
-
-fn fixture() -> RgbImage {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/score/chelsea.png");
-    image::open(path).expect("fixture").into_rgb8()
-}
+/// How often a child's peak RSS is read.
+const POLL: Duration = Duration::from_millis(5);
 
 /// A `w`x`h` view of the fixture, offset by `shift` pixels, so samples differ in framing.
 fn scene(src: &RgbImage, w: u32, h: u32, shift: u32) -> RgbImage {
@@ -66,35 +49,6 @@ fn peer(pairs: &[String]) {
     }
 }
 
-/// Runs a command to completion: (wall time, peak RSS in KiB from `/proc`, exit code).
-fn run_child(mut cmd: Command) -> (Duration, u64, Option<i32>) {
-    let start = Instant::now();
-    let mut child = cmd
-        .env("CI", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = 0u64;
-    let code = loop {
-        if let Ok(s) = std::fs::read_to_string(&status_file)
-            && let Some(kb) = s
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        {
-            peak = peak.max(kb);
-        }
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st.code();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    (start.elapsed(), peak, code)
-}
-
 fn compare_cmd(base: &Path, cand: &Path, out: &Path) -> Command {
     let _ = std::fs::remove_dir_all(out);
     let mut c = Command::new(env!("CARGO_BIN_EXE_driftgate"));
@@ -102,32 +56,28 @@ fn compare_cmd(base: &Path, cand: &Path, out: &Path) -> Command {
         .arg(base)
         .arg(cand)
         .args(["--format", "json", "-q", "--out"])
-        .arg(out);
+        .arg(out)
+        .stderr(Stdio::null());
     c
 }
 
 fn peer_cmd(pairs: &[(PathBuf, PathBuf)]) -> Command {
     let mut c = Command::new(std::env::current_exe().expect("own path"));
-    c.arg("--peer");
+    c.arg("--peer").stderr(Stdio::null());
     for (a, b) in pairs {
         c.arg(a).arg(b);
     }
     c
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 /// Both sides run in turn, `RUNS` times; returns their median wall times.
 fn side_by_side(dir: &Path, base: &Path, cand: &Path, pairs: &[(PathBuf, PathBuf)]) -> (f64, f64) {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        let (t, _, code) = run_child(compare_cmd(base, cand, &dir.join("out")));
+        let (t, _, code) = run_child(compare_cmd(base, cand, &dir.join("out")), POLL);
         assert!(matches!(code, Some(0..=1 | 3)), "compare exited {code:?}");
         ours.push(t);
-        let (t, _, code) = run_child(peer_cmd(pairs));
+        let (t, _, code) = run_child(peer_cmd(pairs), POLL);
         assert_eq!(code, Some(0), "peer failed");
         theirs.push(t);
     }
@@ -231,8 +181,11 @@ fn main() {
     let pairs = write_night(&dir_d, cases, 3, (640, 480), "jpg", 20);
     let input = folder_bytes(&dir_d);
     let out = dir_d.join("out");
-    let (t, rss, code) = run_child(compare_cmd(&dir_d.join("base"), &dir_d.join("cand"), &out));
-    let (t_peer, _, _) = run_child(peer_cmd(&pairs));
+    let (t, rss, code) = run_child(
+        compare_cmd(&dir_d.join("base"), &dir_d.join("cand"), &out),
+        POLL,
+    );
+    let (t_peer, _, _) = run_child(peer_cmd(&pairs), POLL);
     let report = folder_bytes(&out);
     let html = std::fs::metadata(out.join("index.html")).map_or(0, |m| m.len());
     let run_json = std::fs::metadata(out.join("run.json")).map_or(0, |m| m.len());

@@ -9,11 +9,13 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod common;
 
 const EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
 const LATENCY: Duration = Duration::from_millis(400);
@@ -45,34 +47,12 @@ fn write_suite(dir: &Path, base: &str, cases: usize) -> std::path::PathBuf {
 
 /// Runs the binary, returning (wall, peak RSS in KiB, exit code).
 fn run_child(dir: &Path, args: &[&str]) -> (Duration, u64, Option<i32>) {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_driftgate"))
-        .current_dir(dir)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
+    cmd.current_dir(dir)
         .env("DRIFTGATE_BENCH_KEY", "bench-key")
-        .env("CI", "1")
         .args(args)
-        .args(["--concurrency", &CONCURRENCY.to_string(), "-q"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn driftgate");
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = 0u64;
-    let code = loop {
-        if let Ok(s) = std::fs::read_to_string(&status_file)
-            && let Some(kb) = s
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        {
-            peak = peak.max(kb);
-        }
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st.code();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (start.elapsed(), peak, code)
+        .args(["--concurrency", &CONCURRENCY.to_string(), "-q"]);
+    common::run_child(cmd, Duration::from_millis(20))
 }
 
 fn scenario(dir: &Path, base: &str, cases: usize) -> u64 {

@@ -12,29 +12,14 @@ use driftgate::score::{self, DecodeLimits};
 use image::{RgbImage, imageops::FilterType};
 use image_compare::Algorithm;
 
+mod common;
+use common::{fixture, grain, median};
+
 const SIDE: u32 = 2048;
 const RUNS: usize = 11;
 
-/// Deterministic grain from a 32-bit LCG (no `rand` dependency needed for a benchmark).
-fn grain(img: &mut RgbImage, seed: u32, amplitude: i32, warm: i32) {
-    let mut state = seed;
-    for p in img.pixels_mut() {
-        for (c, v) in p.0.iter_mut().enumerate() {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            let noise = ((state >> 24) as i32 % (2 * amplitude + 1)) - amplitude;
-            let shift = match c {
-                0 => warm,
-                2 => -warm,
-                _ => 0,
-            };
-            *v = (i32::from(*v) + noise + shift).clamp(0, 255) as u8;
-        }
-    }
-}
-
 fn make_pair(dir: &Path) -> (Vec<u8>, Vec<u8>) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/score/chelsea.png");
-    let small = image::open(fixture).expect("fixture").into_rgb8();
+    let small = fixture();
     let big = image::imageops::resize(&small, SIDE, SIDE, FilterType::CatmullRom);
     let mut base = big.clone();
     grain(&mut base, 1, 6, 0);
@@ -63,11 +48,6 @@ fn once<T>(f: &mut impl FnMut() -> T) -> Duration {
     let start = Instant::now();
     std::hint::black_box(f());
     start.elapsed()
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 /// Median wall time of `RUNS` calls.

@@ -10,7 +10,7 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::provider::Metadata;
-use crate::report::{CaseReport, RunReport, RunStats, SuiteReport};
+use crate::report::{RunReport, RunStats, SuiteReport};
 use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::store::{BaselineStore, CaseEntry, Manifest};
 use crate::suite::Suite;
@@ -193,7 +193,13 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         // Candidates go to disk as they arrive, and a case is scored as soon as its last
         // sample is in, while the requests of other cases are still in flight.
         let mut pending: HashMap<usize, Vec<(u32, Outcome)>> = HashMap::new();
-        let judged = execute_on(&rt, provider, suite, jobs, &options, &stats, |f| {
+        // The suite's cases go straight into the report: collecting them first and moving
+        // them over would hold a large suite's reports twice. The report's list grows as
+        // the manifest's entries are dropped, rather than being reserved while the whole
+        // manifest is still held.
+        let first = report.cases.len();
+        let judged = &mut report.cases;
+        execute_on(&rt, provider, suite, jobs, &options, &stats, |f| {
             let case = &suite.cases[f.job.case];
             let outcome = f
                 .result
@@ -217,17 +223,17 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             let samples = pending.entry(f.job.case).or_default();
             samples.push((f.job.sample, outcome));
             if samples.len() < case.samples as usize {
-                return None;
+                return;
             }
             let done = pending.remove(&f.job.case).unwrap_or_default();
-            judge(f.job.case, done)
+            judged.extend(judge(f.job.case, done));
         });
         progress.finish();
-        let mut judged: Vec<CaseReport> = judged.into_iter().flatten().collect();
+        let judged = &mut report.cases;
         // A case whose samples did not all come back (an interrupted run) is still
         // reported, never dropped.
         for &ci in cases {
-            if judged.iter().any(|c| c.id == suite.cases[ci].id) {
+            if judged[first..].iter().any(|c| c.id == suite.cases[ci].id) {
                 continue;
             }
             let results = pending.remove(&ci).unwrap_or_default();
@@ -240,13 +246,12 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             }
         }
         let mut suite_changes = Vec::new();
-        for case in judged {
+        for case in &report.cases[first..] {
             for c in &case.fingerprint_changes {
                 if !suite_changes.contains(c) {
                     suite_changes.push(c.clone());
                 }
             }
-            report.cases.push(case);
         }
         report.suites.push(SuiteReport {
             suite: suite.id.clone(),

@@ -32,7 +32,10 @@ const NO_REFS: References = References {
     max_bytes: None,
     sent_as: SentAs::UrlOrDataUri,
 };
-/// fal Seedream: `num_images` separate generations per request (1..6).
+/// fal Seedream: `num_images` is "Number of separate model generations to be run with the
+/// prompt", range 1-6 on fal's Seedream v4.5 page (see `FAL_SPEC` and
+/// `../shared/providers.md` section 1.2). Other fal endpoints document other ranges or
+/// none, so they get one image per request until an entry here says more.
 const FAL_BATCH: Option<Batch> = Some(Batch {
     param: "num_images",
     max: 6,

@@ -20,12 +20,8 @@ use crate::suite::ModelPin;
 
 const QUEUE_HOST: &str = "https://queue.fal.run";
 const SYNC_HOST: &str = "https://fal.run";
-/// Most images one Seedream request asks for: `num_images` is "Number of separate model
-/// generations to be run with the prompt", range 1-6 on fal's Seedream v4.5 page (see
-/// `../shared/specs/fal/fal-js/libs/client/src/types/endpoints.seedream-excerpt.ts` and
-/// `../shared/providers.md` section 1.2). Other fal endpoints document other ranges or
-/// none, so they get one image per request until the endpoint catalogue says more.
-const SEEDREAM_MAX_IMAGES: u32 = 6;
+/// Wait between two status reads where the suite sets no `poll_interval_ms`.
+const POLL_EVERY: Duration = Duration::from_millis(500);
 
 /// The fal.ai provider.
 #[derive(Debug)]
@@ -47,10 +43,7 @@ impl Fal {
             http,
             sync: model.mode.as_deref() == Some("sync"),
             max_batch: super::max_batch(model),
-            schedule: poll::Schedule {
-                every: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
-                deadline,
-            },
+            schedule: poll::Schedule::for_model(model, POLL_EVERY, deadline),
         }
     }
 
@@ -191,14 +184,6 @@ impl poll::Job for FalJob<'_> {
 }
 
 impl Provider for Fal {
-    async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
-        let mut images = self.generate_batch(req, 1).await?;
-        images
-            .drain(..)
-            .next()
-            .ok_or_else(|| bad_answer("the result has no images"))
-    }
-
     fn max_batch(&self) -> u32 {
         self.max_batch
     }
@@ -273,15 +258,6 @@ fn nsfw_mark(result: &Value, i: usize) -> Option<String> {
         .and_then(|f| f.get(i))
         .and_then(Value::as_bool);
     (flagged == Some(true)).then(|| "has_nsfw_concepts (fal)".to_string())
-}
-
-/// Most images one request of `model` asks for.
-pub(super) fn max_images(model: &ModelPin) -> u32 {
-    if model.endpoint.contains("bytedance/seedream/") {
-        SEEDREAM_MAX_IMAGES
-    } else {
-        1
-    }
 }
 
 /// `x-fal-billable-units`: what fal bills the request as. UNVERIFIED: fal's toolkit sets

@@ -244,12 +244,18 @@ impl fmt::Display for ProviderError {
 }
 
 /// One pinned model endpoint reached through one platform.
+///
+/// A platform implements [`Provider::generate`] (one request, one image) or
+/// [`Provider::generate_batch`] (one request, several images); each default is written
+/// in terms of the other, so implementing neither would recurse.
 pub trait Provider: Send + Sync {
-    /// Generates one sample.
+    /// Generates one sample. The default is a batch of one.
     fn generate(
         &self,
         req: GenerationRequest<'_>,
-    ) -> impl Future<Output = Result<Generation, ProviderError>> + Send;
+    ) -> impl Future<Output = Result<Generation, ProviderError>> + Send {
+        first_of_batch(self, req)
+    }
 
     /// Most independent samples one request can return. Default: 1.
     fn max_batch(&self) -> u32 {
@@ -268,6 +274,19 @@ pub trait Provider: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Generation>, ProviderError>> + Send {
         one_by_one(self, req, count)
     }
+}
+
+/// One sample as a batch of one. Every batching platform already refuses an answer
+/// without images, so the missing-image error is a guard, not a path.
+async fn first_of_batch<P: Provider + ?Sized>(
+    p: &P,
+    req: GenerationRequest<'_>,
+) -> Result<Generation, ProviderError> {
+    p.generate_batch(req, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ProviderError::new(ErrorKind::Fatal, "the platform returned no image"))
 }
 
 /// `count` samples through `generate`, one request each.
@@ -438,12 +457,16 @@ pub fn missing_key(model: &ModelPin) -> Option<String> {
 
 /// Most samples one request to a suite's model returns, known without a key, for the
 /// `--dry-run` plan and for the built provider alike: the platform's limit for its request
-/// shape (fal `num_images` on Seedream, OpenAI and OpenRouter `n`, none in chat mode),
-/// narrowed by the endpoint catalogue where it knows the model behind the endpoint.
+/// shape (OpenAI and OpenRouter `n`, none in chat mode), narrowed by the endpoint
+/// catalogue where it knows the model behind the endpoint. fal's `num_images` range is
+/// each model's own, so there the catalogue is the only source: an endpoint it does not
+/// know gets one image per request.
 #[must_use]
 pub fn max_batch(model: &ModelPin) -> u32 {
+    let catalogued = crate::catalog::lookup(model.provider, &model.endpoint)
+        .map(|entry| entry.batch.map_or(1, |b| b.max));
     let platform = match model.provider {
-        ProviderKind::Fal => fal::max_images(model),
+        ProviderKind::Fal => catalogued.unwrap_or(1),
         ProviderKind::Openrouter => openrouter::max_images(model),
         ProviderKind::Openai => openai::MAX_N,
         ProviderKind::Replicate
@@ -453,10 +476,7 @@ pub fn max_batch(model: &ModelPin) -> u32 {
         | ProviderKind::Sim
         | ProviderKind::Folder => 1,
     };
-    match crate::catalog::lookup(model.provider, &model.endpoint) {
-        Some(entry) => entry.batch.map_or(1, |b| b.max).min(platform),
-        None => platform,
-    }
+    catalogued.map_or(platform, |c| c.min(platform))
 }
 
 /// Requests in flight when `--concurrency` is not given: what each platform's default

@@ -44,14 +44,6 @@ impl OpenAi {
 }
 
 impl Provider for OpenAi {
-    async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
-        self.generate_batch(req, 1)
-            .await?
-            .drain(..)
-            .next()
-            .ok_or_else(no_data)
-    }
-
     fn max_batch(&self) -> u32 {
         self.max_batch
     }

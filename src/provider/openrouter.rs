@@ -102,14 +102,6 @@ impl OpenRouter {
 }
 
 impl Provider for OpenRouter {
-    async fn generate(&self, req: GenerationRequest<'_>) -> Result<Generation, ProviderError> {
-        self.generate_batch(req, 1)
-            .await?
-            .drain(..)
-            .next()
-            .ok_or_else(no_image)
-    }
-
     fn max_batch(&self) -> u32 {
         self.max_batch
     }

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::http::Http;
 use super::{ErrorKind, ProviderError};
+use crate::suite::ModelPin;
 
 /// Consecutive failed status reads tolerated before the job is given up.
 pub(crate) const MAX_POLL_FAILURES: u32 = 5;
@@ -83,6 +84,23 @@ pub(crate) struct Schedule {
     pub(crate) every: Duration,
     /// When the run must end. Default: none.
     pub(crate) deadline: Option<Instant>,
+}
+
+impl Schedule {
+    /// The schedule of a suite's jobs: the pin's `poll_interval_ms`, or the platform's
+    /// `default_every` where the suite sets none; `deadline` is the run's.
+    pub(crate) fn for_model(
+        model: &ModelPin,
+        default_every: Duration,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Self {
+            every: model
+                .poll_interval_ms
+                .map_or(default_every, Duration::from_millis),
+            deadline,
+        }
+    }
 }
 
 /// Polls `job` until it is done, starting from `first` when the submit answer already

@@ -28,6 +28,8 @@ use super::{
 use crate::suite::{ModelPin, Size};
 
 const HOST: &str = "https://api.replicate.com";
+/// Wait between two status reads where the suite sets no `poll_interval_ms`.
+const POLL_EVERY: Duration = Duration::from_millis(500);
 
 /// The Replicate provider.
 #[derive(Debug)]
@@ -48,10 +50,7 @@ impl Replicate {
     pub(super) fn new(http: Http, model: &ModelPin, deadline: Option<Instant>) -> Self {
         Self {
             http,
-            schedule: poll::Schedule {
-                every: Duration::from_millis(model.poll_interval_ms.unwrap_or(500)),
-                deadline,
-            },
+            schedule: poll::Schedule::for_model(model, POLL_EVERY, deadline),
             schema: OnceCell::new(),
         }
     }

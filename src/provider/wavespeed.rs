@@ -27,6 +27,8 @@ use crate::suite::ModelPin;
 
 const HOST: &str = "https://api.wavespeed.ai";
 const WHO: &str = "WaveSpeed";
+/// Wait between two status reads where the suite sets no `poll_interval_ms`.
+const POLL_EVERY: Duration = Duration::from_millis(1000);
 
 /// The WaveSpeedAI provider.
 #[derive(Debug)]
@@ -44,10 +46,7 @@ impl WaveSpeed {
     pub(super) fn new(http: Http, model: &ModelPin, deadline: Option<Instant>) -> Self {
         Self {
             http,
-            schedule: poll::Schedule {
-                every: Duration::from_millis(model.poll_interval_ms.unwrap_or(1000)),
-                deadline,
-            },
+            schedule: poll::Schedule::for_model(model, POLL_EVERY, deadline),
         }
     }
 

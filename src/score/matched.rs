@@ -286,7 +286,8 @@ pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 7] {
         }
     };
     let [a, b, c, d, e, f] = diffs.map(median);
-    [a, b, c, d, e, f, matched_scale(&matches)]
+    let cell = 1.0 / image.long.max(1) as f64;
+    [a, b, c, d, e, f, matched_scale(&matches, cell)]
 }
 
 /// A query patch and where its partner lies, in fractions of each frame's long side.
@@ -331,34 +332,105 @@ impl Patches {
     }
 }
 
-/// The log scale of things in an image against its partners': the median, over pairs of
-/// its better-matched patches (correlation at least the median) partnered in the same
-/// image and at least a patch apart, of ln(their distance / their partners' distance).
-/// Framing moves partners together and leaves their distances; a zoom stretches them.
-/// Pairs whose partners coincide carry no distance and are skipped.
-fn matched_scale(matches: &[Match]) -> f64 {
+/// The log scale of things in an image against its partners'. Per pool image, the
+/// better-matched patches (correlation at least the median) vote for a scale and shift
+/// that carry their positions onto their partners' (every pair of patches at least a patch
+/// apart proposes one, from their distance and their partners'); the proposal that most
+/// matches agree with to within a cell wins, and a least-squares fit over those matches
+/// gives its scale. Framing is the shift; a zoom is the scale. The value is the fit of the
+/// pool image most matches agree on (the one sharing most of the scene; a fit on another
+/// can be a chance alignment); NaN when no pool image has [`MIN_AGREEING`] of them.
+fn matched_scale(matches: &[Match], cell: f64) -> f64 {
     if matches.is_empty() {
         return f64::NAN;
     }
     let mut rs: Vec<f64> = matches.iter().map(|m| f64::from(m.r)).collect();
     let cut = percentile(&mut rs, 50.0);
-    let good: Vec<&Match> = matches.iter().filter(|m| f64::from(m.r) >= cut).collect();
+    let pools = matches.iter().map(|m| m.pool).max().map_or(0, |p| p + 1);
+    (0..pools)
+        .filter_map(|pool| {
+            let group: Vec<&Match> = matches
+                .iter()
+                .filter(|m| m.pool == pool && f64::from(m.r) >= cut)
+                .collect();
+            fit_scale(&group, cell)
+        })
+        .max_by_key(|&(_, agreeing)| agreeing)
+        .map_or(f64::NAN, |(scale, _)| scale)
+}
+
+/// Largest log scale a fit may propose: patterns are paired at their own size, and an
+/// 8x8-cell pattern no longer finds itself about a quarter larger or smaller, so a
+/// larger proposal is a chance alignment of pairs the matching could not have made.
+const MAX_LOG_SCALE: f64 = 0.223_143_551_314_209_75;
+
+/// Matches that must agree with a scale and shift, beyond the two that proposed it, for
+/// the fit to count: fewer could agree by chance.
+const MIN_AGREEING: usize = 5;
+
+/// The log scale that carries `group`'s positions onto their partners' and the number of
+/// distinct partners that agree with it, or `None` when no proposal gathers
+/// [`MIN_AGREEING`] beyond its own two. `cell` is one grid cell in frame fractions.
+fn fit_scale(group: &[&Match], cell: f64) -> Option<(f64, usize)> {
     let dist = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
-    let apart = PATCH as f64 / GRID_SIDE as f64;
-    let mut logs = Vec::new();
-    for (i, a) in good.iter().enumerate() {
-        for b in &good[i + 1..] {
-            let (here, there) = (dist(a.at, b.at), dist(a.partner, b.partner));
-            if a.pool == b.pool && here >= apart && there > 0.0 {
-                logs.push((here / there).ln());
+    let apart = PATCH as f64 * cell;
+    let agreeing = |a: f64, t: [f64; 2]| -> Vec<usize> {
+        (0..group.len())
+            .filter(|&k| {
+                let m = group[k];
+                dist(m.partner, [m.at[0] * a + t[0], m.at[1] * a + t[1]]) <= cell
+            })
+            .collect()
+    };
+    // Agreement is counted in distinct partners: many patches partnered with one spot
+    // (a lone star, a repeated texture) would otherwise agree with a collapsed fit.
+    let distinct = |votes: &[usize]| -> usize {
+        let mut spots: Vec<(i64, i64)> = votes
+            .iter()
+            .map(|&k| {
+                let p = group[k].partner;
+                ((p[0] / cell).round() as i64, (p[1] / cell).round() as i64)
+            })
+            .collect();
+        spots.sort_unstable();
+        spots.dedup();
+        spots.len()
+    };
+    let mut best: Vec<usize> = Vec::new();
+    for (i, p) in group.iter().enumerate() {
+        for q in &group[i + 1..] {
+            let (here, there) = (dist(p.at, q.at), dist(p.partner, q.partner));
+            if here < apart || there <= 0.0 {
+                continue;
+            }
+            // partner = at * a + t, with a the inverse of the scale.
+            let a = there / here;
+            if a.ln().abs() > MAX_LOG_SCALE {
+                continue;
+            }
+            let t = [p.partner[0] - p.at[0] * a, p.partner[1] - p.at[1] * a];
+            let votes = agreeing(a, t);
+            if distinct(&votes) > distinct(&best) {
+                best = votes;
             }
         }
     }
-    if logs.is_empty() {
-        f64::NAN
-    } else {
-        percentile(&mut logs, 50.0)
+    if distinct(&best) < MIN_AGREEING + 2 {
+        return None;
     }
+    // Least squares for one factor on both axes, each axis centred on its own mean.
+    let n = best.len() as f64;
+    let mean = |f: &dyn Fn(&Match) -> f64| best.iter().map(|&k| f(group[k])).sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for axis in 0..2 {
+        let (ma, mp) = (mean(&|m| m.at[axis]), mean(&|m| m.partner[axis]));
+        for &k in &best {
+            let (x, y) = (group[k].at[axis] - ma, group[k].partner[axis] - mp);
+            sxy += x * y;
+            sxx += x * x;
+        }
+    }
+    (sxx > 0.0 && sxy > 0.0).then(|| ((sxx / sxy).ln(), distinct(&best)))
 }
 
 #[cfg(test)]

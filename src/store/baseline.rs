@@ -119,11 +119,19 @@ impl BaselineStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StoreError::Io { path, source }),
         };
-        let m: Manifest =
+        let mut m: Manifest =
             serde_json::from_slice(&bytes).map_err(|source| StoreError::BadManifest {
                 path: path.clone(),
                 source,
             })?;
+        // JSON gives no length up front, so each case's lists were grown to room for at
+        // least four samples. `run` holds every entry until its case is judged, and a
+        // sample's provider metadata is the largest part of it: room for only the samples
+        // there are keeps a large suite's manifest at its own size.
+        for entry in m.cases.values_mut() {
+            entry.images.shrink_to_fit();
+            entry.provider.shrink_to_fit();
+        }
         if m.format_version > super::manifest::FORMAT_VERSION {
             return Err(StoreError::FutureManifest {
                 path,

@@ -87,6 +87,16 @@ pub(super) fn validate(file: &Path, raw: RawSuite, diags: &mut Vec<Diagnostic>) 
     if let Some(p) = &defaults.params {
         check_billed_params(&model, p, "defaults: ", &mut found);
     }
+    if let Some(s) = &defaults.size {
+        check_size(
+            &model,
+            entry,
+            s.value,
+            "defaults: ",
+            (s.referenced, s.referenced),
+            &mut found,
+        );
+    }
     let thresholds = raw.thresholds;
     let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
     let mut cases = Vec::with_capacity(raw.cases.len());
@@ -307,45 +317,32 @@ fn validate_case(
             .hint("shorten the prompt"),
         );
     }
-    let written = rc.size.as_ref().or(defaults.size.as_ref());
-    let size = written.map_or_else(
-        || {
-            entry.map_or(DEFAULT_SIZE, |e| Size {
-                width: e.default_size.0,
-                height: e.default_size.1,
-            })
-        },
-        |s| s.value,
-    );
-    let size_loc = written.map_or(loc, |s| s.referenced);
-    if !(16..=MAX_SIDE).contains(&size.width) || !(16..=MAX_SIDE).contains(&size.height) {
-        found.errors.push(
-            Diagnostic::new(
-                file,
-                line,
-                column,
-                format!(
-                    "case `{id}`: size {}x{} is outside 16..={MAX_SIDE}",
-                    size.width, size.height
-                ),
-            )
-            .hint("pick a size the provider supports"),
-        );
-    } else if let Some(e) = entry
-        && !e.sizes.accepts(size.width, size.height)
-    {
-        let (w, h) = e.sizes.nearest(size.width, size.height);
-        found.error(
-            size_loc,
-            format!(
-                "case `{id}`: size {}x{} is refused by `{}`: accepted: {}, nearest {w}x{h}",
-                size.width, size.height, model.endpoint, e.sizes
-            ),
-            format!(
-                "set size: {{ width: {w}, height: {h} }}, or leave size out for the endpoint's default {}x{} (source: {})",
-                e.default_size.0, e.default_size.1, e.source
-            ),
-        );
+    let size = rc
+        .size
+        .as_ref()
+        .or(defaults.size.as_ref())
+        .map_or_else(|| default_size(entry), |s| s.value);
+    // A size inherited from `defaults:` is checked once, in `validate`, not per case.
+    match &rc.size {
+        Some(s) => check_size(
+            model,
+            entry,
+            s.value,
+            &format!("case `{id}`: "),
+            (loc, s.referenced),
+            found,
+        ),
+        None if defaults.size.is_none() => {
+            check_size(
+                model,
+                entry,
+                size,
+                &format!("case `{id}`: "),
+                (loc, loc),
+                found,
+            );
+        }
+        None => {}
     }
     let samples = rc.samples.or(defaults.samples).unwrap_or(3);
     if !(1..=MAX_SAMPLES).contains(&samples) {
@@ -449,6 +446,52 @@ fn validate_case(
             .thresholds
             .map_or(thresholds, |t| thresholds.overridden_by(t)),
         line,
+    }
+}
+
+/// The size sent where neither the case nor the defaults write one.
+fn default_size(entry: Option<&Entry>) -> Size {
+    entry.map_or(DEFAULT_SIZE, |e| Size {
+        width: e.default_size.0,
+        height: e.default_size.1,
+    })
+}
+
+/// Refuses a size outside driftgate's range or one the catalogued endpoint does not
+/// accept. `prefix` names what wrote it; `at` is where the range error and the refusal
+/// are reported (a case's range error stands at its id, as its other errors do).
+fn check_size(
+    model: &ModelPin,
+    entry: Option<&Entry>,
+    size: Size,
+    prefix: &str,
+    (range_at, refused_at): (Location, Location),
+    found: &mut Found<'_>,
+) {
+    if !(16..=MAX_SIDE).contains(&size.width) || !(16..=MAX_SIDE).contains(&size.height) {
+        found.error(
+            range_at,
+            format!(
+                "{prefix}size {}x{} is outside 16..={MAX_SIDE}",
+                size.width, size.height
+            ),
+            "pick a size the provider supports",
+        );
+    } else if let Some(e) = entry
+        && !e.sizes.accepts(size.width, size.height)
+    {
+        let (w, h) = e.sizes.nearest(size.width, size.height);
+        found.error(
+            refused_at,
+            format!(
+                "{prefix}size {}x{} is refused by `{}`: accepted: {}, nearest {w}x{h}",
+                size.width, size.height, model.endpoint, e.sizes
+            ),
+            format!(
+                "set size: {{ width: {w}, height: {h} }}, or leave size out for the endpoint's default {}x{} (source: {})",
+                e.default_size.0, e.default_size.1, e.source
+            ),
+        );
     }
 }
 

@@ -206,7 +206,7 @@ fn seedream_45_refuses_512_with_the_accepted_range() {
         "suite: s\nmodel: { provider: fal, endpoint: fal-ai/bytedance/seedream/v4.5/text-to-image }\ndefaults: { size: { width: 512, height: 512 } }\ncases:\n  - id: a\n    prompt: p\n",
     );
     assert!(
-        err.contains("suites/s.yaml:3:19: case `a`: size 512x512 is refused"),
+        err.contains("suites/s.yaml:3:19: defaults: size 512x512 is refused"),
         "{err}"
     );
     assert!(
@@ -217,6 +217,19 @@ fn seedream_45_refuses_512_with_the_accepted_range() {
     let out = env.run("1", &["record", "--dry-run", "suites/s.yaml"]);
     assert_eq!(code(&out), 2, "{}", stdout(&out));
     assert!(stderr(&out).contains("size 512x512 is refused"));
+}
+
+#[test]
+fn a_refused_size_in_defaults_is_reported_once_at_the_defaults() {
+    let env = Env::new();
+    let err = check(
+        &env,
+        "suites/s.yaml",
+        "suite: s\nmodel: { provider: fal, endpoint: fal-ai/bytedance/seedream/v4.5/text-to-image }\ndefaults: { size: { width: 512, height: 512 } }\ncases:\n  - id: a\n    prompt: p\n  - id: b\n    prompt: q\n  - id: c\n    prompt: r\n    size: { width: 640, height: 640 }\n",
+    );
+    // Cases `a` and `b` inherit the size and are not named; `c` writes its own.
+    assert_eq!(err.matches("size 512x512 is refused").count(), 1, "{err}");
+    insta::assert_snapshot!(err);
 }
 
 #[test]

@@ -490,6 +490,68 @@ pub(crate) async fn flagged_prediction_in_a_run(
     run
 }
 
+/// What a queue platform's completed task gave, for the checks of its own protocol.
+pub(crate) struct Completed {
+    pub server: MockServer,
+    pub generation: Generation,
+    /// The submitted body.
+    pub body: Value,
+}
+
+/// A queue platform's task run to completion: the submit answers `created`, the first
+/// status read `processing`, the second `done`; both calls must carry the Bearer key.
+/// Checks what every queue platform shares (the image, the task id and model recorded,
+/// one submit whose Seedream body holds the prompt, the size as `W*H`, no base64 output
+/// and two references as data URIs) and returns the rest for the platform's own checks.
+pub(crate) async fn queue_completes(q: &Queue, done: fn(&str) -> Value) -> Completed {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let bearer = format!("Bearer {KEY}");
+    Mock::given(method("POST"))
+        .and(path(q.submit))
+        .and(wiremock::matchers::header("authorization", bearer.as_str()))
+        .respond_with(q.created_ok(&uri))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(q.poll))
+        .and(wiremock::matchers::header("authorization", bearer.as_str()))
+        .respond_with(Sequence::new(
+            q.state_ok(&uri, "processing"),
+            ResponseTemplate::new(200).set_body_json(done(&uri)),
+        ))
+        .mount(&server)
+        .await;
+    mount_images(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(q.kind, q.endpoint, &uri);
+    let c = case(dir.path(), 2);
+    let g = generate(&m, &c).await.expect("generated");
+    assert_eq!(g.bytes, png(200));
+    assert_eq!(g.metadata.request_id.as_deref(), Some("task-1"));
+    assert_eq!(g.metadata.model.as_deref(), Some(q.endpoint));
+
+    let submits = received(&server, "POST", q.submit).await;
+    assert_eq!(submits.len(), 1);
+    let body = json_body(&submits[0]);
+    assert_eq!(body["prompt"], c.prompt);
+    assert_eq!(body["size"], "1024*1024");
+    assert_eq!(body["enable_base64_output"], false);
+    let images = body["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    assert!(
+        images[0]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    Completed {
+        server,
+        generation: g,
+        body,
+    }
+}
+
 /// The number of submits an emulator received.
 pub(crate) async fn submits(server: &MockServer, q: &Queue) -> usize {
     received(server, "POST", q.submit).await.len()

@@ -10,10 +10,10 @@ use driftgate::provider::{
 };
 use driftgate::suite::ProviderKind;
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{self, KEY, Queue, Sequence, json_body, received};
+use crate::common::{self, KEY, Queue, received};
 
 const EP: &str = "bytedance/seedream-v4.5/edit";
 
@@ -53,57 +53,19 @@ fn queue() -> Queue {
 
 #[tokio::test]
 async fn submit_then_poll_to_completion_records_the_evidence() {
-    let server = MockServer::start().await;
-    let uri = server.uri();
-    Mock::given(method("POST"))
-        .and(path("/api/v3/bytedance/seedream-v4.5/edit"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(created(&uri)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v3/predictions/task-1/result"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .respond_with(Sequence::new(
-            ResponseTemplate::new(200).set_body_json(state(&uri, "processing")),
-            ResponseTemplate::new(200).set_body_json(state(&uri, "completed")),
-        ))
-        .mount(&server)
-        .await;
-    common::mount_images(&server).await;
-    let dir = tempfile::tempdir().unwrap();
-    let m = common::model(ProviderKind::Wavespeed, EP, &uri);
-    let c = common::case(dir.path(), 2);
-    let g = common::generate(&m, &c).await.expect("generated");
-    assert_eq!(g.bytes, common::png(200));
-    assert_eq!(g.metadata.request_id.as_deref(), Some("task-1"));
-    assert_eq!(g.metadata.model.as_deref(), Some(EP));
+    let done = common::queue_completes(&queue(), |uri| state(uri, "completed")).await;
+    let g = &done.generation;
     assert_eq!(g.metadata.per_call["wavespeed.timings.inference"], "1834");
     assert_eq!(g.metadata.per_call["wavespeed.has_nsfw_contents"], "false");
     // Per-call evidence changes every call: it must not read as a new build.
     let id = g.metadata.build_identity();
     assert_eq!(id.len(), 1, "{id:?}");
     assert_eq!(id["model"], EP);
-
-    let submits = received(&server, "POST", "/api/v3/bytedance/seedream-v4.5/edit").await;
-    assert_eq!(submits.len(), 1);
-    let body = json_body(&submits[0]);
-    assert_eq!(body["prompt"], c.prompt);
     // The official Seedream table: `size` as `W*H`; references as `images`.
-    assert_eq!(body["size"], "1024*1024");
-    assert_eq!(body["enable_sync_mode"], false);
-    assert_eq!(body["enable_base64_output"], false);
-    assert_eq!(body["seed"], 42);
-    let images = body["images"].as_array().unwrap();
-    assert_eq!(images.len(), 2);
-    assert!(
-        images[0]
-            .as_str()
-            .unwrap()
-            .starts_with("data:image/png;base64,")
-    );
+    assert_eq!(done.body["enable_sync_mode"], false);
+    assert_eq!(done.body["seed"], 42);
     assert_eq!(
-        received(&server, "GET", "/api/v3/predictions/task-1/result")
+        received(&done.server, "GET", "/api/v3/predictions/task-1/result")
             .await
             .len(),
         2
