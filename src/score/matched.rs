@@ -80,7 +80,11 @@ impl Patches {
         if px >= self.places_w {
             return None;
         }
-        self.at.get(py * self.places_w + px).copied().flatten().map(|j| j as usize)
+        self.at
+            .get(py * self.places_w + px)
+            .copied()
+            .flatten()
+            .map(|j| j as usize)
     }
 
     fn pattern(&self, i: usize) -> &[f32] {
