@@ -282,16 +282,25 @@ pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 7] {
             });
         }
     }
-    let median = |mut d: Vec<f64>| {
-        if d.is_empty() {
+    let cell = 1.0 / image.long.max(1) as f64;
+    let fit = matched_scale(&matches, cell);
+    // Where a scale and shift explain enough partners, those partners show the same
+    // subject; the others may have paired a coin with another coin, a line of text with
+    // another line, under other light. The photometric axes then read the agreeing pairs.
+    let chosen: Vec<usize> = match &fit {
+        Some((_, agreeing)) => agreeing.clone(),
+        None => (0..matches.len()).collect(),
+    };
+    let median = |d: &Vec<f64>| {
+        let mut v: Vec<f64> = chosen.iter().map(|&k| d[k]).collect();
+        if v.is_empty() {
             f64::NAN
         } else {
-            percentile(&mut d, 50.0)
+            percentile(&mut v, 50.0)
         }
     };
-    let [a, b, c, d, e, f] = diffs.map(median);
-    let cell = 1.0 / image.long.max(1) as f64;
-    [a, b, c, d, e, f, matched_scale(&matches, cell)]
+    let [a, b, c, d, e, f] = diffs.each_ref().map(median);
+    [a, b, c, d, e, f, fit.map_or(f64::NAN, |(scale, _)| scale)]
 }
 
 /// A query patch and where its partner lies, in fractions of each frame's long side.
@@ -343,24 +352,26 @@ impl Patches {
 /// matches agree with to within a cell wins, and a least-squares fit over those matches
 /// gives its scale. Framing is the shift; a zoom is the scale. The value is the fit of the
 /// pool image most matches agree on (the one sharing most of the scene; a fit on another
-/// can be a chance alignment); NaN when no pool image has [`MIN_AGREEING`] of them.
-fn matched_scale(matches: &[Match], cell: f64) -> f64 {
+/// can be a chance alignment), with the indices of the matches that agree; `None` when no
+/// pool image has [`MIN_AGREEING`] of them.
+fn matched_scale(matches: &[Match], cell: f64) -> Option<(f64, Vec<usize>)> {
     if matches.is_empty() {
-        return f64::NAN;
+        return None;
     }
     let mut rs: Vec<f64> = matches.iter().map(|m| f64::from(m.r)).collect();
     let cut = percentile(&mut rs, 50.0);
     let pools = matches.iter().map(|m| m.pool).max().map_or(0, |p| p + 1);
     (0..pools)
         .filter_map(|pool| {
-            let group: Vec<&Match> = matches
-                .iter()
-                .filter(|m| m.pool == pool && f64::from(m.r) >= cut)
+            let group: Vec<usize> = (0..matches.len())
+                .filter(|&k| matches[k].pool == pool && f64::from(matches[k].r) >= cut)
                 .collect();
-            fit_scale(&group, cell)
+            let members: Vec<&Match> = group.iter().map(|&k| &matches[k]).collect();
+            let (scale, agreeing, votes) = fit_scale(&members, cell)?;
+            Some((scale, agreeing, votes.iter().map(|&v| group[v]).collect()))
         })
-        .max_by_key(|&(_, agreeing)| agreeing)
-        .map_or(f64::NAN, |(scale, _)| scale)
+        .max_by_key(|&(_, agreeing, _)| agreeing)
+        .map(|(scale, _, votes)| (scale, votes))
 }
 
 /// Largest log scale a fit may propose: patterns are paired at their own size, and an
@@ -372,10 +383,10 @@ const MAX_LOG_SCALE: f64 = 0.223_143_551_314_209_75;
 /// the fit to count: fewer could agree by chance.
 const MIN_AGREEING: usize = 5;
 
-/// The log scale that carries `group`'s positions onto their partners' and the number of
-/// distinct partners that agree with it, or `None` when no proposal gathers
+/// The log scale that carries `group`'s positions onto their partners', the number of
+/// distinct partners that agree with it and which matches those are, or `None` when no proposal gathers
 /// [`MIN_AGREEING`] beyond its own two. `cell` is one grid cell in frame fractions.
-fn fit_scale(group: &[&Match], cell: f64) -> Option<(f64, usize)> {
+fn fit_scale(group: &[&Match], cell: f64) -> Option<(f64, usize, Vec<usize>)> {
     let dist = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
     let apart = PATCH as f64 * cell;
     let agreeing = |a: f64, t: [f64; 2]| -> Vec<usize> {
@@ -434,7 +445,8 @@ fn fit_scale(group: &[&Match], cell: f64) -> Option<(f64, usize)> {
             sxx += x * x;
         }
     }
-    (sxx > 0.0 && sxy > 0.0).then(|| ((sxx / sxy).ln(), distinct(&best)))
+    let agreeing = distinct(&best);
+    (sxx > 0.0 && sxy > 0.0).then(|| ((sxx / sxy).ln(), agreeing, best))
 }
 
 #[cfg(test)]
