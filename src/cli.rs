@@ -42,6 +42,11 @@ pub enum Command {
     Schema,
     /// List the hosted providers, their key variable (set or not) and API host.
     Providers,
+    /// Scaffold a suite, a refs/ folder, a nightly GitHub workflow and the reports'
+    /// .gitignore; never overwrites a file.
+    Init(InitArgs),
+    /// Print shell completions for bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
 }
 
 /// Output format on stdout.
@@ -176,6 +181,39 @@ pub struct AcceptArgs {
     /// Baseline store.
     #[arg(long, value_name = "DIR", default_value = "baselines")]
     pub baselines: PathBuf,
+}
+
+/// The providers `driftgate init` can scaffold a suite for: `folder` is left out, since
+/// its suite points at images that only the user has.
+pub const INIT_PROVIDERS: &[&str] = &[
+    "sim",
+    "fal",
+    "openrouter",
+    "replicate",
+    "ark",
+    "openai",
+    "wavespeed",
+    "atlascloud",
+];
+
+/// `driftgate init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The platform the suite calls. Default: sim, which runs offline.
+    #[arg(long, value_name = "P", default_value = "sim",
+          value_parser = clap::builder::PossibleValuesParser::new(INIT_PROVIDERS))]
+    pub provider: String,
+    /// The project folder to scaffold into.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `driftgate completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 fn parse_fdr(s: &str) -> Result<f64, String> {

@@ -3,6 +3,8 @@
 mod accept;
 mod check;
 mod compare;
+mod completions;
+mod init;
 mod judge;
 mod record;
 mod report;
@@ -54,6 +56,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Check(args) => check::check(&args, out),
         Command::Accept(args) => accept::accept(&args, out),
         Command::Report(args) => report::report(&args, out),
+        Command::Init(args) => init::init(&args),
+        Command::Completions(args) => {
+            completions::completions(args.shell);
+            Ok(ExitStatus::Pass)
+        }
         Command::Providers => {
             providers();
             Ok(ExitStatus::Pass)

@@ -4,5 +4,6 @@ mod harness;
 
 mod check;
 mod compare;
+mod init;
 mod record;
 mod run;
