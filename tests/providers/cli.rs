@@ -1,6 +1,7 @@
 //! The real binary against a fal emulator on 127.0.0.1: `record` then `run` pass, and a
 //! run whose provider rejects every request exits 3 with fal's message in run.json; a
-//! sample fal marks is not recorded as a baseline.
+//! sample fal marks is not recorded as a baseline; a suite `driftgate init --provider fal`
+//! scaffolds records and passes `check`.
 
 use std::path::Path;
 use std::process::Command;
@@ -269,4 +270,57 @@ async fn queue_platforms_record_then_run() {
 
 async fn received_posts(server: &MockServer, p: &str) -> usize {
     common::received(server, "POST", p).await.len()
+}
+
+/// `driftgate init --provider fal` scaffolds a suite that records and then passes
+/// `check`, once pointed at the emulator instead of fal itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_init_scaffold_for_fal_records_and_passes_check() {
+    const SCAFFOLD_EP: &str = "fal-ai/bytedance/seedream/v4.5/text-to-image";
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let image = json!({"url": format!("{uri}/files/out.png"), "content_type": "image/png"});
+    Mock::given(method("POST"))
+        .and(path(format!("/{SCAFFOLD_EP}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "images": vec![image; 3],
+            "seed": 42
+        })))
+        .mount(&server)
+        .await;
+    common::mount_images(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_driftgate"))
+            .current_dir(dir.path())
+            .env("FAL_KEY", KEY)
+            .env("CI", "1")
+            .args(args)
+            .output()
+            .expect("binary runs")
+    };
+    let init = cmd(&["init", "--provider", "fal"]);
+    assert_eq!(init.status.code(), Some(0));
+    let file = dir.path().join("suites/drift.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(SCAFFOLD_EP), "{text}");
+    let pointed = text.replace(
+        "  api_key_env: FAL_KEY\n",
+        &format!("  api_key_env: FAL_KEY\n  base_url: {uri}\n  mode: sync\n"),
+    );
+    assert_ne!(pointed, text);
+    std::fs::write(&file, pointed).unwrap();
+
+    let rec = cmd(&["record", "suites/drift.yaml", "--retry-base-ms", "5"]);
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    let check = cmd(&["check", "suites/drift.yaml"]);
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(0), "{err}");
+    assert!(err.contains("2 cases, 6 baseline images verified"), "{err}");
+    assert!(!err.contains("warning"), "{err}");
 }
