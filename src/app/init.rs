@@ -44,6 +44,7 @@ pub(super) fn init(args: &InitArgs) -> Result<ExitStatus, Error> {
         ));
     };
     let files = scaffold(kind, endpoint);
+    let here = args.dir == Path::new(".");
     let paths: Vec<PathBuf> = files.iter().map(|(rel, _)| args.dir.join(rel)).collect();
     // Every file is checked before any is written, so a refusal leaves nothing behind.
     if let Some(existing) = paths.iter().find(|p| p.exists()) {
@@ -54,15 +55,21 @@ pub(super) fn init(args: &InitArgs) -> Result<ExitStatus, Error> {
         );
         return Ok(ExitStatus::Usage);
     }
-    for (path, (_, text)) in paths.iter().zip(&files) {
+    for (path, (rel, text)) in paths.iter().zip(&files) {
         write_new(path, text)?;
-        outln!("wrote {}", path.display());
+        if here {
+            outln!("wrote {rel}");
+        } else {
+            outln!("wrote {}", path.display());
+        }
     }
-    let suite = args.dir.join(SUITE);
-    outln!(
-        "next: driftgate record {}, then commit suites/ and baselines/",
-        suite.display()
-    );
+    // `record` keeps baselines beside where it is run, so it is run from the project.
+    let cd = if here {
+        String::new()
+    } else {
+        format!("cd {} && ", args.dir.display())
+    };
+    outln!("next: {cd}driftgate record {SUITE}, then commit suites/ and baselines/");
     Ok(ExitStatus::Pass)
 }
 
@@ -161,6 +168,7 @@ jobs:
       - uses: actions/checkout@v4
       - uses: dtolnay/rust-toolchain@stable
       - name: Install driftgate
+        # Or `--git URL` where your copy of driftgate's source lives.
         run: cargo install --locked driftgate
       - name: Replay the suite
 {env}        run: driftgate run {SUITE} --out reports/night
