@@ -92,6 +92,7 @@ fn main() {
     let (t_luma, t_peer_ssim) = time_pair(|| score::ssim_luma(&a, &b), || peer(&ga, &gb));
     let t_rgb = time(|| score::ssim_rgb(&a, &b));
     let t_colour = time(|| score::colour_stats(&a, &b));
+    let t_colour_all = time(|| score::colour_stats_every_pixel(&a, &b));
     let t_hash = time(|| (score::hashes(&a), score::hashes(&b)));
     let t_palette = time(|| (score::palette(&a), score::palette(&b)));
     let t_pair = time(|| score::score_pair(&a, &b));
@@ -124,6 +125,7 @@ fn main() {
         ("ssim luma (+ map)", t_luma),
         ("ssim luma + rgb, one pass", t_rgb),
         ("ciede2000 mean/p95 + lab shift", t_colour),
+        ("the same on every pixel (not scored)", t_colour_all),
         ("phash + dhash (both images)", t_hash),
         ("palettes (both images)", t_palette),
         ("score_pair (all metrics)", t_pair),

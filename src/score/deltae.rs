@@ -232,8 +232,14 @@ pub(crate) struct Batch {
 }
 
 /// Colour differences of [`LANES`] baseline/candidate pixel pairs.
+#[cfg(test)]
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
 pub(crate) fn batch(lin: &[f32; 256], base: &[[u8; 3]; LANES], cand: &[[u8; 3]; LANES]) -> Batch {
+    batch_inline(lin, base, cand)
+}
+
+#[inline(always)]
+fn batch_inline(lin: &[f32; 256], base: &[[u8; 3]; LANES], cand: &[[u8; 3]; LANES]) -> Batch {
     let mut out = Batch::default();
     for i in 0..LANES {
         let (la, lb) = (lab(lin, base[i]), lab(lin, cand[i]));
@@ -244,6 +250,82 @@ pub(crate) fn batch(lin: &[f32; 256], base: &[[u8; 3]; LANES], cand: &[[u8; 3]; 
         out.dc[i] = (lb[1] * lb[1] + lb[2] * lb[2]).sqrt() - (la[1] * la[1] + la[2] * la[2]).sqrt();
     }
     out
+}
+
+/// Buckets of [`RowSums::hist`]: the top 16 bits of a non-negative f32, so one bucket spans
+/// 1/128 of a power of two and the 95th percentile's bucket holds a small share of the pixels.
+pub(crate) const HIST_BUCKETS: usize = 1 << 16;
+
+/// Bucket of a CIEDE2000 value in [`RowSums::hist`]; monotonic in the value, since the bit
+/// pattern of a non-negative float orders like the float (the sign bit is dropped so that a
+/// `-0.0` counts as zero).
+#[inline(always)]
+pub(crate) fn bucket(de: f32) -> usize {
+    ((de.to_bits() & 0x7FFF_FFFF) >> 15) as usize
+}
+
+/// Running sums over the pixel pairs of some rows, kept per lane so that adding a batch is
+/// one vector addition per statistic.
+pub(crate) struct RowSums {
+    pub de: [f64; LANES],
+    pub dlab: [[f64; LANES]; 3],
+    pub dc: [f64; LANES],
+    /// Count of per-pixel CIEDE2000 values per [`bucket`].
+    pub hist: Vec<u32>,
+}
+
+impl Default for RowSums {
+    fn default() -> Self {
+        Self {
+            de: [0.0; LANES],
+            dlab: [[0.0; LANES]; 3],
+            dc: [0.0; LANES],
+            hist: vec![0; HIST_BUCKETS],
+        }
+    }
+}
+
+/// Colour differences of one row of interleaved RGB pairs: adds them to `sums` and writes the
+/// per-pixel CIEDE2000 to `de` (one value per pixel).
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1", "aarch64+neon"))]
+pub(crate) fn row(lin: &[f32; 256], base: &[u8], cand: &[u8], sums: &mut RowSums, de: &mut [f32]) {
+    let mut add = |b: &Batch, de: &mut [f32], hist: &mut [u32]| {
+        for i in 0..LANES {
+            sums.de[i] += f64::from(b.de[i]);
+            for c in 0..3 {
+                sums.dlab[c][i] += f64::from(b.dlab[c][i]);
+            }
+            sums.dc[i] += f64::from(b.dc[i]);
+        }
+        for (out, &v) in de.iter_mut().zip(&b.de) {
+            *out = v;
+            if let Some(h) = hist.get_mut(bucket(v)) {
+                *h += 1;
+            }
+        }
+    };
+    let mut hist = std::mem::take(&mut sums.hist);
+    let px = |c: &[u8]| -> [[u8; 3]; LANES] {
+        std::array::from_fn(|i| [c[3 * i], c[3 * i + 1], c[3 * i + 2]])
+    };
+    let (ba, bb) = (base.chunks_exact(3 * LANES), cand.chunks_exact(3 * LANES));
+    let (ta, tb) = (ba.remainder(), bb.remainder());
+    let mut outs = de.chunks_exact_mut(LANES);
+    for ((a, b), out) in ba.zip(bb).zip(&mut outs) {
+        let r = batch_inline(lin, &px(a), &px(b));
+        add(&r, out, &mut hist);
+    }
+    if !ta.is_empty() {
+        // Padding with black on both sides adds exactly zero to every sum.
+        let pad = |t: &[u8]| {
+            let mut full = [0u8; 3 * LANES];
+            full[..t.len()].copy_from_slice(t);
+            full
+        };
+        let r = batch_inline(lin, &px(&pad(ta)), &px(&pad(tb)));
+        add(&r, outs.into_remainder(), &mut hist);
+    }
+    sums.hist = hist;
 }
 
 /// The sRGB linearisation table in f32.

@@ -25,7 +25,10 @@ mod words;
 #[cfg(test)]
 mod tests;
 
-pub use self::color::{ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, colour_stats};
+pub use self::color::{
+    ColourStats, LabConverter, MAX_COLOUR_SAMPLES, ciede2000, colour_stats,
+    colour_stats_every_pixel,
+};
 pub use self::hash::hashes;
 pub use self::heatmap::heatmap;
 pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode, to_display_jpeg, to_png};

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::hash;
-use super::{DecodeLimits, decode, score_pair};
+use super::{DecodeLimits, colour_stats_every_pixel, decode, score_pair};
 
 /// What the code achieves on the whole shared corpus (56 pairs), with about a tenfold
 /// margin, so a regression far below the contract's limits (SSIM 0.002, colour 1-2%) still
@@ -52,7 +52,9 @@ fn hex(v: &serde_json::Value) -> u64 {
         .unwrap()
 }
 
-fn check_dir(dir: &Path) -> Worst {
+/// Checks every pair of `dir`; `every_pixel` takes the colour statistics from
+/// [`colour_stats_every_pixel`] instead of the scorer's grid.
+fn check_dir(dir: &Path, every_pixel: bool) -> Worst {
     let json = std::fs::read_to_string(dir.join("reference_values.json")).unwrap();
     let reference: serde_json::Value = serde_json::from_str(&json).unwrap();
     let load = |name: &str| {
@@ -64,7 +66,11 @@ fn check_dir(dir: &Path) -> Worst {
         let name = format!("{} {}", pair["reference"], pair["distortion"]);
         let base = load(pair["reference"].as_str().unwrap());
         let cand = load(pair["distorted"].as_str().unwrap());
-        let m = score_pair(&base, &cand).metrics;
+        let mut m = score_pair(&base, &cand).metrics;
+        if every_pixel {
+            let c = colour_stats_every_pixel(&base, &cand);
+            (m.delta_e, m.delta_e_p95, m.lab_shift) = (c.delta_e, c.delta_e_p95, c.lab_shift);
+        }
         let f = |k: &str| pair[k].as_f64().unwrap();
 
         let e_ssim = (m.ssim - f("ssim_luma601")).abs();
@@ -128,8 +134,12 @@ fn check_dir(dir: &Path) -> Worst {
 #[test]
 fn fixtures_match_reference() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/score");
-    let worst = check_dir(&dir);
+    let worst = check_dir(&dir, false);
     assert_eq!(worst.pairs, 10);
+    // Below 0.5 MP the grid is every pixel: both ways give the same figures.
+    let exact = check_dir(&dir, true);
+    assert_eq!(exact.delta_e_rel, worst.delta_e_rel);
+    assert_eq!(exact.delta_e_p95_rel, worst.delta_e_p95_rel);
     // The committed fixtures hash bit-identically to imagehash.
     assert_eq!((worst.phash_bits, worst.dhash_bits), (0, 0), "{worst:?}");
 }
@@ -141,10 +151,55 @@ fn corpus_worst_errors() {
         eprintln!("DRIFTGATE_CORPUS not set; skipping");
         return;
     };
-    let worst = check_dir(Path::new(&dir));
+    let worst = check_dir(Path::new(&dir), false);
     println!("{worst:#?}");
     assert!(worst.pairs > 0, "no pairs in {}", Path::new(&dir).display());
     assert_eq!((worst.phash_bits, worst.dhash_bits), (0, 0), "{worst:?}");
+}
+
+/// The 2-4 MP photographs of `../shared/corpus-large` (next to the repository), where the
+/// colour statistics' grid shows: [`colour_stats_every_pixel`] is held to the corpus
+/// tolerances; the scorer's grid is printed next to it and held to the contract (1% for the
+/// mean, 2% for the 95th percentile, 0.05 per Lab component).
+#[test]
+#[ignore = "needs ../shared/corpus-large (or DRIFTGATE_CORPUS_LARGE); slow in a debug build"]
+fn large_corpus_worst_errors() {
+    let dir = std::env::var_os("DRIFTGATE_CORPUS_LARGE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus-large"),
+        PathBuf::from,
+    );
+    if !dir.join("reference_values.json").exists() {
+        eprintln!("{} not found; skipping", dir.display());
+        return;
+    }
+    let exact = check_dir(&dir, true);
+    println!("every pixel: {exact:#?}");
+    assert!(exact.pairs > 0, "no pairs in {}", dir.display());
+    let json = std::fs::read_to_string(dir.join("reference_values.json")).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let load = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        decode(&bytes, &DecodeLimits::default()).unwrap()
+    };
+    let (mut de, mut p95, mut lab) = (0f64, 0f64, 0f64);
+    for pair in reference["pairs"].as_array().unwrap() {
+        let base = load(pair["reference"].as_str().unwrap());
+        let cand = load(pair["distorted"].as_str().unwrap());
+        let c = super::colour_stats(&base, &cand);
+        let f = |k: &str| pair[k].as_f64().unwrap();
+        let shift = &pair["lab_mean_shift"];
+        de = de.max(rel(c.delta_e, f("ciede2000_mean")));
+        p95 = p95.max(rel(c.delta_e_p95, f("ciede2000_p95")));
+        lab = lab
+            .max((c.lab_shift.dl - shift["dL"].as_f64().unwrap()).abs())
+            .max((c.lab_shift.da - shift["da"].as_f64().unwrap()).abs())
+            .max((c.lab_shift.db - shift["db"].as_f64().unwrap()).abs());
+    }
+    println!("grid: delta_e {de:.2e} relative, p95 {p95:.2e} relative, lab {lab:.2e}");
+    assert!(
+        de < 0.01 && p95 < 0.02 && lab < 0.05,
+        "grid outside the contract"
+    );
 }
 
 #[test]
