@@ -97,6 +97,11 @@ fn leave_one_out<T, R>(base: &[T], cand: &[T], value: impl Fn(&T, &[&T]) -> R) -
     (b, c)
 }
 
+/// The fine detail of each image, for the localised channel.
+fn details(images: &[(&RgbImage, &Features)]) -> Vec<score::Detail> {
+    images.iter().map(|(img, _)| score::detail(img)).collect()
+}
+
 /// The values of one channel: among the baselines, and for the candidates.
 type Groups = (Vec<f64>, Vec<f64>);
 
@@ -175,18 +180,16 @@ impl Evidence<'_> {
                 Channel::Contrast => feature(|f| (f.contrast + 1.0).ln()),
                 Channel::Sharpness => feature(|f| (f.sharpness + 1.0).ln()),
                 Channel::Blockiness => feature(|f| f.blockiness.ln()),
+                // Tested per place in the frame, from the images themselves (below).
                 Channel::Local => (Vec::new(), Vec::new()),
             }
         };
         let mut tests = Vec::new();
         for channel in Channel::ALL {
             if channel == Channel::Local {
-                let detail = |v: &[(&RgbImage, &Features)]| -> Vec<score::Detail> {
-                    v.iter().map(|(img, _)| score::detail(img)).collect()
-                };
                 tests.extend(test_local(
-                    &detail(&self.baselines),
-                    &detail(&self.candidates),
+                    &details(&self.baselines),
+                    &details(&self.candidates),
                 ));
                 continue;
             }
