@@ -168,8 +168,12 @@ jobs:
       - uses: actions/checkout@v4
       - uses: dtolnay/rust-toolchain@stable
       - name: Install driftgate
-        # Or `--git URL` where your copy of driftgate's source lives.
-        run: cargo install --locked driftgate
+        # driftgate is not on crates.io: it installs from its source repository, named by
+        # the repository variable DRIFTGATE_GIT. Add `--rev COMMIT` to pin it (driftgate's
+        # docs/ci.md says why, and shows the GitHub Action that does this for you).
+        run: |
+          test -n \"${{{{ vars.DRIFTGATE_GIT }}}}\" || {{ echo \"::error::set the repository variable DRIFTGATE_GIT to the URL of driftgate's source\"; exit 1; }}
+          cargo install --locked --git \"${{{{ vars.DRIFTGATE_GIT }}}}\"
       - name: Replay the suite
 {env}        run: driftgate run {SUITE} --out reports/night
       - name: Summary
