@@ -256,58 +256,89 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// NaN on every axis when either side has no patch with structure.
 #[must_use]
 pub fn matched_shift(image: &Patches, pool: &[&Patches]) -> [f64; 7] {
-    let mut diffs: [Vec<f64>; 6] = Default::default();
-    let mut matches = Vec::new();
+    // Each query patch is partnered within every pool image, not only in the one where it
+    // correlates best: a scale is fitted per pool image, and a sample that shares its scene
+    // with several others then has every one of them to fit against.
+    let mut per_pool: Vec<Vec<Match>> = pool.iter().map(|_| Vec::new()).collect();
+    let mut best_overall: Vec<Match> = Vec::new();
     for i in (0..image.len()).filter(|&i| image.query[i]) {
         let pattern = image.pattern(i);
-        let mut best: Option<(f32, usize, usize)> = None;
+        let mut best: Option<Match> = None;
         for (pi, p) in pool.iter().enumerate() {
+            let mut found: Option<(f32, usize)> = None;
             for j in 0..p.len() {
                 let r = dot(pattern, p.pattern(j));
-                if best.is_none_or(|(b, ..)| r > b) {
-                    best = Some((r, pi, j));
+                if found.is_none_or(|(b, _)| r > b) {
+                    found = Some((r, j));
                 }
             }
-        }
-        if let Some((r, pi, j)) = best {
-            let partner = &pool[pi].values[j];
-            for (k, d) in diffs.iter_mut().enumerate() {
-                d.push(f64::from(image.values[i][k] - partner[k]));
-            }
-            matches.push(Match {
+            let Some((r, j)) = found else { continue };
+            let m = Match {
+                query: i,
                 at: image.centre(i),
-                partner: pool[pi].refined_centre(j, pattern),
+                partner: p.refined_centre(j, pattern),
                 pool: pi,
+                partner_index: j,
                 r,
-            });
+            };
+            if best.as_ref().is_none_or(|b| r > b.r) {
+                best = Some(m.clone());
+            }
+            per_pool[pi].push(m);
         }
+        best_overall.extend(best);
     }
     let cell = 1.0 / image.long.max(1) as f64;
-    let fit = matched_scale(&matches, cell);
+    let fits: Vec<(f64, usize, Vec<Match>)> = per_pool
+        .iter()
+        .filter_map(|matches| matched_scale(matches, cell))
+        .collect();
     // Where a scale and shift explain enough partners, those partners show the same
     // subject; the others may have paired a coin with another coin, a line of text with
-    // another line, under other light. The photometric axes then read the agreeing pairs.
-    let chosen: Vec<usize> = match &fit {
-        Some((_, agreeing)) => agreeing.clone(),
-        None => (0..matches.len()).collect(),
+    // another line, under other light. The photometric axes then read the agreeing pairs
+    // of every pool image that has a fit.
+    let chosen: Vec<&Match> = if fits.is_empty() {
+        best_overall.iter().collect()
+    } else {
+        fits.iter().flat_map(|(_, _, agreeing)| agreeing).collect()
     };
-    let median = |d: &Vec<f64>| {
-        let mut v: Vec<f64> = chosen.iter().map(|&k| d[k]).collect();
+    let median = |k: usize| {
+        let mut v: Vec<f64> = chosen
+            .iter()
+            .map(|m| f64::from(image.values[m.query][k] - pool[m.pool].values[m.partner_index][k]))
+            .collect();
         if v.is_empty() {
             f64::NAN
         } else {
             percentile(&mut v, 50.0)
         }
     };
-    let [a, b, c, d, e, f] = diffs.each_ref().map(median);
-    [a, b, c, d, e, f, fit.map_or(f64::NAN, |(scale, _)| scale)]
+    // The scale is the fit of the pool image most matches agree on (the one sharing most
+    // of the scene; a fit on another can be a chance alignment).
+    let scale = fits
+        .iter()
+        .max_by_key(|(_, agreeing, _)| *agreeing)
+        .map_or(f64::NAN, |(scale, ..)| *scale);
+    [
+        median(0),
+        median(1),
+        median(2),
+        median(3),
+        median(4),
+        median(5),
+        scale,
+    ]
 }
 
-/// A query patch and where its partner lies, in fractions of each frame's long side.
+/// A query patch and its partner in one pool image, with where each lies in fractions
+/// of its frame's long side.
+#[derive(Debug, Clone)]
 struct Match {
+    query: usize,
     at: [f64; 2],
     partner: [f64; 2],
     pool: usize,
+    partner_index: usize,
     r: f32,
 }
 
@@ -345,33 +376,27 @@ impl Patches {
     }
 }
 
-/// The log scale of things in an image against its partners'. Per pool image, the
-/// better-matched patches (correlation at least the median) vote for a scale and shift
-/// that carry their positions onto their partners' (every pair of patches at least a patch
-/// apart proposes one, from their distance and their partners'); the proposal that most
-/// matches agree with to within a cell wins, and a least-squares fit over those matches
-/// gives its scale. Framing is the shift; a zoom is the scale. The value is the fit of the
-/// pool image most matches agree on (the one sharing most of the scene; a fit on another
-/// can be a chance alignment), with the indices of the matches that agree; `None` when no
-/// pool image has [`MIN_AGREEING`] of them.
-fn matched_scale(matches: &[Match], cell: f64) -> Option<(f64, Vec<usize>)> {
+/// The log scale of things in an image against one pool image's. The better-matched
+/// patches (correlation at least the median) vote for a scale and shift that carry their
+/// positions onto their partners' (every pair of patches at least a patch apart proposes
+/// one, from their distance and their partners'); the proposal that most matches agree
+/// with to within a cell wins, and a least-squares fit over those matches gives its
+/// scale. Framing is the shift; a zoom is the scale. Returns the scale, the number of
+/// distinct partners that agree, and the agreeing matches; `None` with fewer than
+/// [`MIN_AGREEING`] of them.
+fn matched_scale(matches: &[Match], cell: f64) -> Option<(f64, usize, Vec<Match>)> {
     if matches.is_empty() {
         return None;
     }
     let mut rs: Vec<f64> = matches.iter().map(|m| f64::from(m.r)).collect();
     let cut = percentile(&mut rs, 50.0);
-    let pools = matches.iter().map(|m| m.pool).max().map_or(0, |p| p + 1);
-    (0..pools)
-        .filter_map(|pool| {
-            let group: Vec<usize> = (0..matches.len())
-                .filter(|&k| matches[k].pool == pool && f64::from(matches[k].r) >= cut)
-                .collect();
-            let members: Vec<&Match> = group.iter().map(|&k| &matches[k]).collect();
-            let (scale, agreeing, votes) = fit_scale(&members, cell)?;
-            Some((scale, agreeing, votes.iter().map(|&v| group[v]).collect()))
-        })
-        .max_by_key(|&(_, agreeing, _)| agreeing)
-        .map(|(scale, _, votes)| (scale, votes))
+    let members: Vec<&Match> = matches.iter().filter(|m| f64::from(m.r) >= cut).collect();
+    let (scale, agreeing, votes) = fit_scale(&members, cell)?;
+    Some((
+        scale,
+        agreeing,
+        votes.iter().map(|&v| members[v].clone()).collect(),
+    ))
 }
 
 /// Largest log scale a fit may propose: patterns are paired at their own size, and an
@@ -527,6 +552,19 @@ mod tests {
         let zoomed = imageops::resize(&crop, 120, 120, imageops::FilterType::Triangle);
         let shift = matched_shift(&patches(&zoomed), &[&base]);
         assert!((shift[6] - 1.08f64.ln()).abs() < 0.02, "{shift:?}");
+    }
+
+    #[test]
+    fn a_zoom_is_read_against_every_pool_image_that_shares_the_scene() {
+        let s = scene();
+        let (left, right) = (patches(&frame(&s, 0)), patches(&frame(&s, 80)));
+        let crop = imageops::crop_imm(&s, 44, 14, 111, 111).to_image();
+        let zoomed = imageops::resize(&crop, 120, 120, imageops::FilterType::Triangle);
+        // Each framing shares only part of the zoomed view: the patches partnered in each
+        // are enough to fit it, whichever of the two a patch correlates with best.
+        let shift = matched_shift(&patches(&zoomed), &[&left, &right]);
+        assert!((shift[6] - 1.08f64.ln()).abs() < 0.02, "{shift:?}");
+        assert!(shift[0].abs() < 0.5, "L* {shift:?}");
     }
 
     #[test]

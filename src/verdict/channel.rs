@@ -90,6 +90,10 @@ pub struct ChannelSpec {
     pub sd_floor: f64,
     /// Smallest change that counts: about one just-noticeable difference.
     pub min_effect: f64,
+    /// Whether the baselines' values are each measured against the other baselines, so
+    /// that with nothing changed they scatter about zero (a difference between exchangeable
+    /// samples), and the candidates', measured the same way, do too.
+    pub centred: bool,
     /// Words for an increase and a decrease.
     pub words: (&'static str, &'static str),
 }
@@ -104,7 +108,17 @@ const fn spec(
         direction,
         sd_floor,
         min_effect,
+        centred: false,
         words,
+    }
+}
+
+impl ChannelSpec {
+    const fn centred(self) -> Self {
+        Self {
+            centred: true,
+            ..self
+        }
     }
 }
 
@@ -197,7 +211,7 @@ impl Channel {
     #[must_use]
     pub fn spec(self) -> ChannelSpec {
         use Direction::{Both, Higher, Lower};
-        match self {
+        let spec = match self {
             Self::Ssim => spec(Lower, 0.0005, 0.005, ("more similar", "structure changed")),
             Self::DeltaE => spec(Higher, 0.05, 1.0, ("colour changed", "colour closer")),
             Self::Phash => spec(
@@ -227,6 +241,13 @@ impl Channel {
             // pattern repeated over varying texture becomes visible: contrast masking
             // hides a pattern weaker than about a third of the texture it sits on.
             Self::Local => spec(Higher, 0.0, 0.3, ("changed in one place", "")),
+        };
+        // Matched values are differences between samples, each baseline's against the
+        // other baselines: exchangeable samples give zero on average.
+        if self.source() == Source::Signatures && !matches!(self, Self::Phash | Self::Dhash) {
+            spec.centred()
+        } else {
+            spec
         }
     }
 }

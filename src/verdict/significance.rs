@@ -73,11 +73,22 @@ pub fn test_mean(channel: Channel, baseline: &[f64], candidate: &[f64]) -> Optio
     }
     let (mx, my) = (mean(baseline), mean(candidate));
     let ss = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>();
-    let df = (nx + ny).saturating_sub(2).max(1);
-    let pooled =
-        ((ss(baseline, mx) + ss(candidate, my)) / df as f64).max(spec.sd_floor * spec.sd_floor);
-    let se = (pooled * (1.0 / nx as f64 + 1.0 / ny as f64)).sqrt();
-    let t = (my - mx) / se;
+    // A centred channel's baselines scatter about zero, not about a mean of their own:
+    // the one mean left to estimate is the candidates', so the test keeps a degree of
+    // freedom and the candidates' mean is compared with zero, not with a noisy estimate.
+    let (null_mean, df, base_ss, base_weight) = if spec.centred {
+        (0.0, nx + ny - 1, ss(baseline, 0.0), 0.0)
+    } else {
+        (
+            mx,
+            (nx + ny).saturating_sub(2).max(1),
+            ss(baseline, mx),
+            1.0 / nx as f64,
+        )
+    };
+    let pooled = ((base_ss + ss(candidate, my)) / df as f64).max(spec.sd_floor * spec.sd_floor);
+    let se = (pooled * (base_weight + 1.0 / ny as f64)).sqrt();
+    let t = (my - null_mean) / se;
     let dist = StudentsT::new(0.0, 1.0, df as f64).ok()?;
     let p_value = match spec.direction {
         Direction::Higher => dist.sf(t),
@@ -199,6 +210,21 @@ mod tests {
         let fine = test_worst(Channel::Ssim, &base, &[0.992, 0.991, 0.990]).unwrap();
         assert!(fine.p_value > 0.2 && !fine.outside_floor, "{fine:?}");
         assert!(test_worst(Channel::Ssim, &base, &[0.5]).is_none());
+    }
+
+    #[test]
+    fn a_centred_channel_compares_the_candidates_with_zero() {
+        // A 6% zoom on two candidates, baselines scattered about zero as framing leaves them.
+        let base = [0.006, 0.013, -0.006];
+        let zoomed = test_mean(Channel::MatchedScale, &base, &[0.058, 0.067]).unwrap();
+        assert!(zoomed.p_value < 0.002, "{zoomed:?}");
+        assert!(zoomed.outside_floor && zoomed.noticeable);
+        // The same numbers on a channel with a mean of its own keep one degree of freedom
+        // less and the baselines' mean as an uncertain reference.
+        let uncentred = test_mean(Channel::Blockiness, &base, &[0.058, 0.067]).unwrap();
+        assert!(uncentred.p_value > 2.0 * zoomed.p_value, "{uncentred:?}");
+        let framed = test_mean(Channel::MatchedScale, &base, &[0.004, -0.005, 0.01]).unwrap();
+        assert!(framed.p_value > 0.3, "{framed:?}");
     }
 
     #[test]
