@@ -178,7 +178,7 @@ pub(crate) fn judge_case(
             s.baseline = Some(base_rel);
             let known = base_sigs[i].as_ref().zip(cand_sigs[i].as_ref());
             let ps = score::score_pair_with(base, cand, known);
-            let heat = score::heatmap(&ps.ssim_map);
+            let heat = score::heatmap_at_most(&ps.ssim_map, DISPLAY_SIDE);
             let heat_rel = format!("diffs/{}/{}/{}.jpg", info.suite, info.id, pair.index);
             write(dir, &heat_rel, &display_jpeg(&heat)?)?;
             s.heatmap = Some(heat_rel);

@@ -13,6 +13,9 @@ use image::{DynamicImage, ImageReader, RgbImage, imageops::FilterType};
 /// Why an image could not be turned into pixels.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
+    /// Shrinking a display copy failed.
+    #[error("cannot shrink a display copy: {0}")]
+    Resize(String),
     /// The bytes are not a PNG, JPEG or WebP file.
     #[error("unrecognised image format (expected png, jpeg or webp)")]
     UnknownFormat,
@@ -176,8 +179,24 @@ pub fn to_png(bytes: &[u8], img: &RgbImage) -> Result<Vec<u8>, ScoreError> {
     Ok(out)
 }
 
+/// `img` shrunk to `w`x`h` for display with a SIMD resizer (a bilinear filter widened by
+/// the scale, as [`RESIZE_FILTER`]): the report's copies are made at the cost of a copy.
+/// Scoring keeps `image`'s resizer, so scores do not depend on this one.
+fn shrink(img: &RgbImage, w: u32, h: u32) -> Result<RgbImage, ScoreError> {
+    use fast_image_resize::{FilterType as Filter, ResizeAlg, ResizeOptions, Resizer};
+    let mut out = RgbImage::new(w, h);
+    Resizer::new()
+        .resize(
+            img,
+            &mut out,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(Filter::Bilinear)),
+        )
+        .map_err(|e| ScoreError::Resize(e.to_string()))?;
+    Ok(out)
+}
+
 /// A JPEG copy of `img` for a person to look at: at most `max_side` pixels on its long
-/// side (shrunk with [`RESIZE_FILTER`], never enlarged), at JPEG `quality` (1-100).
+/// side (shrunk, never enlarged), at JPEG `quality` (1-100).
 ///
 /// # Errors
 /// When encoding fails.
@@ -188,9 +207,10 @@ pub fn to_display_jpeg(img: &RgbImage, max_side: u32, quality: u8) -> Result<Vec
         let scale = f64::from(max_side) / f64::from(long);
         // At least 1 px; the casts cannot overflow as scale < 1.
         let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
-        image::imageops::resize(img, side(w), side(h), RESIZE_FILTER)
+        shrink(img, side(w), side(h))
     });
     let mut out = Vec::new();
+    let small = small.transpose()?;
     small
         .as_ref()
         .unwrap_or(img)

@@ -30,7 +30,7 @@ pub use self::color::{
     colour_stats_every_pixel,
 };
 pub use self::hash::hashes;
-pub use self::heatmap::heatmap;
+pub use self::heatmap::{heatmap, heatmap_at_most};
 pub use self::image::{DecodeLimits, RESIZE_FILTER, ScoreError, decode, to_display_jpeg, to_png};
 pub use self::local::{CELLS, Detail, GRID, cell_correlations, detail};
 pub use self::matched::{AXES as MATCHED_AXES, Patches, matched_shift, patches};
