@@ -363,4 +363,7 @@ fn the_merged_folder_outlives_its_shards() {
     assert!(
         PathBuf::from(run["shards"]["merged"][0]["dir"].as_str().unwrap()).ends_with(&shards[0])
     );
+    // Its candidates are there to accept.
+    let a = env.driftgate(None, &["accept", "merged", "--reason", "new grade"]);
+    assert_eq!(code(&a), 0, "{}{}", stdout(&a), stderr(&a));
 }
