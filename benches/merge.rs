@@ -21,9 +21,9 @@ const DATE: &str = "2026-12-01";
 const COLOURS: [&str; 6] = ["red", "teal", "gold", "blue", "green", "purple"];
 
 fn write_suite(dir: &Path, cases: usize) -> String {
-    let mut y = format!(
-        "suite: night\nmodel: {{ provider: sim, endpoint: sim/bench, version: \"1\" }}\n\
-         defaults: {{ size: {{ width: 64, height: 64 }}, seed: 11, samples: 3 }}\ncases:\n"
+    let mut y = String::from(
+        "suite: night\nmodel: { provider: sim, endpoint: sim/bench, version: \"1\" }\n\
+         defaults: { size: { width: 64, height: 64 }, seed: 11, samples: 3 }\ncases:\n",
     );
     for i in 0..cases {
         let colour = COLOURS[i % COLOURS.len()];
@@ -90,7 +90,11 @@ fn night(dir: &Path, cases: usize) -> u64 {
         let (wall, _, code) = driftgate(
             dir,
             None,
-            &[&["run", &suite, "--shard", &shard, "--out", &out][..], &common].concat(),
+            &[
+                &["run", &suite, "--shard", &shard, "--out", &out][..],
+                &common,
+            ]
+            .concat(),
         );
         assert!(matches!(code, Some(0 | 1)), "shard {shard}: exit {code:?}");
         slowest = slowest.max(wall);
@@ -101,14 +105,14 @@ fn night(dir: &Path, cases: usize) -> u64 {
     args.extend(shard_dirs.iter().map(String::as_str));
     args.extend(["--out", &merged]);
     let (wall, rss, code) = driftgate(dir, None, &args);
-    assert_eq!(code, whole_code, "merge exit differs from the whole night's");
+    assert_eq!(
+        code, whole_code,
+        "merge exit differs from the whole night's"
+    );
     let (expected, got) = (verdicts(&dir.join(&whole)), verdicts(&dir.join(&merged)));
     assert_eq!(expected.len(), cases);
     assert_eq!(got, expected, "the merged night's verdicts differ");
-    let drifted = expected
-        .values()
-        .filter(|(v, _)| v == "\"drift\"")
-        .count();
+    let drifted = expected.values().filter(|(v, _)| v == "\"drift\"").count();
     println!(
         "{cases} cases x 3 samples: whole {:.2} s, slowest of {SHARDS} shards {:.2} s; merge {:.3} s, peak RSS {:.1} MiB; verdicts identical ({drifted} drift, {} other)",
         whole_wall.as_secs_f64(),
