@@ -38,6 +38,9 @@ pub enum Command {
     Accept(AcceptArgs),
     /// Re-render index.html, junit.xml and summary.md from a run's run.json.
     Report(ReportArgs),
+    /// Join the shard runs of one night (run --shard I/N) into one run folder, deciding
+    /// the verdicts again across every shard.
+    Merge(MergeArgs),
     /// Print the JSON Schema of the suite format.
     Schema,
     /// List the hosted providers, their key variable (set or not) and API host.
@@ -163,6 +166,24 @@ pub struct ReportArgs {
     pub run_dir: PathBuf,
     /// Trend history to draw from. Default: history.jsonl beside the run folder when
     /// that folder is inside `reports/`.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+/// `driftgate merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard run folders, each holding the run.json of a `run --shard I/N`.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Report folder of the merged run. Default: reports/<run-id>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Trend history to append the merged night to. Default: history.jsonl beside the
+    /// run folder when that folder is inside `reports/`, else none.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
 }

@@ -71,6 +71,7 @@ pub(super) fn compare(args: &CompareArgs, out: Output) -> Result<ExitStatus, Err
             suite: suite.into(),
             model: serde_json::json!({ "base": args.base.display().to_string(), "cand": args.cand.display().to_string() }),
             fingerprint_changes: Vec::new(),
+            fingerprint: String::new(),
         }],
     );
     for id in base_cases.union(&cand_cases) {

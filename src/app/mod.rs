@@ -6,6 +6,7 @@ mod compare;
 mod completions;
 mod init;
 mod judge;
+mod merge;
 mod record;
 mod report;
 mod run;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Check(args) => check::check(&args, out),
         Command::Accept(args) => accept::accept(&args, out),
         Command::Report(args) => report::report(&args, out),
+        Command::Merge(args) => merge::merge(&args, out),
         Command::Init(args) => init::init(&args),
         Command::Completions(args) => {
             completions::completions(args.shell);

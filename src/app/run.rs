@@ -257,6 +257,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
             suite: suite.id.clone(),
             model: serde_json::to_value(&suite.model).unwrap_or_default(),
             fingerprint_changes: suite_changes,
+            fingerprint: suite_fingerprint(suite),
         });
     }
     report.stats = RunStats {
@@ -271,10 +272,30 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
                 .and_then(|s| s.model.price_per_image)
         })),
     };
+    // What `merge` needs to decide a sharded night again as one.
+    report.fdr = Some(args.fdr);
+    report.shard = sel
+        .shard
+        .map(|(index, count)| crate::report::Shard { index, count });
     report.decide(args.fdr);
     report.finish();
     super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?;
     Ok(finish(&report, &dir, args.format, out))
+}
+
+/// sha256 over every case's id and request fingerprint, in file order: shards run from
+/// the same suite file agree on it, whichever cases each selected.
+fn suite_fingerprint(suite: &Suite) -> String {
+    let cases: Vec<(&str, String)> = suite
+        .cases
+        .iter()
+        .map(|c| (c.id.as_str(), c.fingerprint(&suite.model)))
+        .collect();
+    crate::digest::sha256_hex(
+        serde_json::to_string(&(&suite.id, cases))
+            .unwrap_or_default()
+            .as_bytes(),
+    )
 }
 
 fn pairs_for(

@@ -170,6 +170,9 @@ mod tests {
             suites: Vec::new(),
             cases: Vec::new(),
             stats: super::super::RunStats::default(),
+            fdr: None,
+            shard: None,
+            shards: None,
         }
     }
 

@@ -80,6 +80,9 @@ pub fn render_markdown(report: &RunReport) -> String {
     if let Some(spend) = &report.stats.spend {
         let _ = writeln!(s, "Spend: {}\n", cell(&spend.line()));
     }
+    if let Some(line) = report.shards.as_ref().and_then(super::Shards::missing_line) {
+        let _ = writeln!(s, "⚠️ {}\n", cell(&line));
+    }
     for suite in &report.suites {
         for note in Provenance::of_suite(report, &suite.suite).notes() {
             let _ = writeln!(s, "ℹ️ **{}**: {note}\n", cell(&suite.suite));

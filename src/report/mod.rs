@@ -25,8 +25,8 @@ pub use html::{render_html, render_html_with_history, write_html};
 pub use junit::{render_junit, write_junit};
 pub use markdown::render_markdown;
 pub use model::{
-    CaseReport, CaseVerdict, FingerprintChange, RunReport, RunStats, RunVerdict, SCHEMA_VERSION,
-    SampleReport, SuiteReport,
+    CaseReport, CaseVerdict, FingerprintChange, MergedShard, RunReport, RunStats, RunVerdict,
+    SCHEMA_VERSION, SampleReport, Shard, Shards, SuiteReport,
 };
 pub use spend::Spend;
 pub use spill::{Samples, Spill};

@@ -15,6 +15,11 @@
 //!   entry also has `region`: `x`, `y`, `w`, `h` as fractions of the frame, `name`,
 //!   `change` (`new` | `changed` | `gone`), `samples`).
 //! - `stats`: `requests`, `retries`, `duration_s`, `spend` (see `Spend`).
+//! - `fdr`: the false-discovery rate the verdicts were decided at (`--fdr`).
+//! - `shard` (a `run --shard I/N`): `index`, `count`. `shards` (a `merge`): `count`,
+//!   `merged[]` (`index`, `run_id`, `started_at`, `dir`, `cases`), `missing[]` (indices).
+//! - `suites[].fingerprint`: sha256 over the suite's case ids and request fingerprints, in
+//!   file order: shards of one night agree on it.
 
 use serde::{Deserialize, Serialize};
 
@@ -200,6 +205,77 @@ pub struct SuiteReport {
     pub model: serde_json::Value,
     /// Provider-reported values that changed since the baseline, over all cases.
     pub fingerprint_changes: Vec<FingerprintChange>,
+    /// sha256 over every case's id and request fingerprint, in file order, selected or
+    /// not: `merge` joins only shards run from the same suite. Default: empty (older
+    /// runs, `compare`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+}
+
+/// Which shard of a night a run is (`run --shard I/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1-based shard number (I).
+    pub index: usize,
+    /// Shards in the night (N).
+    pub count: usize,
+}
+
+/// One shard run a merged run joins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedShard {
+    /// 1-based shard number.
+    pub index: usize,
+    /// The shard run's id.
+    pub run_id: String,
+    /// The shard run's start time.
+    #[serde(default)]
+    pub started_at: String,
+    /// The shard's folder, as given to `merge`.
+    pub dir: String,
+    /// Cases the shard judged.
+    pub cases: usize,
+}
+
+/// The shards a merged run joins (`driftgate merge`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shards {
+    /// Shards in the night (N).
+    pub count: usize,
+    /// The shard runs merged, by shard number.
+    pub merged: Vec<MergedShard>,
+    /// Shard numbers not given: their cases are not in the run, which is then incomplete
+    /// unless drift was found. Default: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<usize>,
+}
+
+impl Shards {
+    /// "shard 3 of 4 is missing", or `None` when every shard is in.
+    #[must_use]
+    pub fn missing_line(&self) -> Option<String> {
+        let list = match self.missing.as_slice() {
+            [] => return None,
+            [one] => format!("shard {one}"),
+            many => format!(
+                "shards {}",
+                many.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let verb = if self.missing.len() == 1 { "is" } else { "are" };
+        Some(format!(
+            "{list} of {} {verb} missing: {} cases were not run or not merged",
+            self.count,
+            if self.missing.len() == 1 {
+                "its"
+            } else {
+                "their"
+            }
+        ))
+    }
 }
 
 /// Counters.
@@ -244,6 +320,15 @@ pub struct RunReport {
     pub cases: Vec<CaseReport>,
     /// Counters.
     pub stats: RunStats,
+    /// False-discovery rate the verdicts were decided at. Default: none (older runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fdr: Option<f64>,
+    /// Which shard of a night this run is. Default: none (a whole run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The shard runs this merged run joins. Default: none (not a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Shards>,
 }
 
 impl RunStats {
@@ -274,6 +359,9 @@ impl RunReport {
             suites,
             cases: Vec::new(),
             stats: RunStats::default(),
+            fdr: None,
+            shard: None,
+            shards: None,
         }
     }
 
@@ -303,6 +391,10 @@ impl RunReport {
         self.verdict = match worst {
             Some(CaseVerdict::Drift) => RunVerdict::Drift,
             Some(CaseVerdict::Error | CaseVerdict::Inconclusive) => RunVerdict::Incomplete,
+            // A night with a shard missing was not judged whole, as for unjudged cases.
+            _ if self.shards.as_ref().is_some_and(|s| !s.missing.is_empty()) => {
+                RunVerdict::Incomplete
+            }
             _ => RunVerdict::Pass,
         };
     }

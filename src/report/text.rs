@@ -213,6 +213,9 @@ pub fn human_summary(report: &RunReport, out_dir: Option<&std::path::Path>) -> S
     {
         s.push_str(&format!("spend: {}\n", spend.line()));
     }
+    if let Some(line) = report.shards.as_ref().and_then(super::Shards::missing_line) {
+        s.push_str(&format!("INCOMPLETE   {line}\n"));
+    }
     s.push_str(&format!(
         "{}: {} passed, {} drifted, {} inconclusive, {} errors ({}, {} retries, {:.1}s)",
         match report.verdict {

@@ -36,9 +36,14 @@ pub(super) fn banner(run: &RunView<'_>) -> Markup {
                     RunVerdict::Incomplete => {
                         div.big { "⚠ Incomplete" }
                         div.say {
-                            (plural(unjudged, "case", "cases"))
-                            " could not be judged (provider or file errors); none of the others \
-                             drifted. Re-run before trusting this result."
+                            @if unjudged > 0 {
+                                (plural(unjudged, "case", "cases"))
+                                " could not be judged (provider or file errors); none of the others \
+                                 drifted. Re-run before trusting this result."
+                            } @else {
+                                "None of the cases drifted, but the night is not whole. Re-run \
+                                 before trusting this result."
+                            }
                             (also(run, drift, unjudged))
                         }
                     }
@@ -66,6 +71,9 @@ pub(super) fn banner(run: &RunView<'_>) -> Markup {
                     span { "spend " b { (spend) } }
                 }
                 span { "run " code { (r.run_id) } }
+                @if let Some(s) = &r.shards {
+                    span { "merged " b { (s.merged.len()) } " of " (s.count) " shards" }
+                }
                 span { "started " (r.started_at) }
                 span { "driftgate " (r.driftgate_version) " · scorer v" (r.scorer_version) }
             }
@@ -85,10 +93,20 @@ fn also(run: &RunView<'_>, drift: usize, unjudged: usize) -> Markup {
         @if drift > 0 && unjudged > 0 {
             " " (plural(unjudged, "other case", "other cases")) " could not be judged."
         }
+        @if let Some(line) = run.report.shards.as_ref().and_then(crate::report::Shards::missing_line) {
+            " " (capitalised(&line)) "."
+        }
         @if run.build_changed {
             " The provider now reports a different build than when the baselines were made."
         }
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// The pin of a suite in one line: provider · endpoint · version.
