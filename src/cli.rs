@@ -47,6 +47,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print shell completions for bash, zsh, fish, powershell or elvish.
     Completions(CompletionsArgs),
+    /// Copy baselines between a local folder and object storage (push or pull).
+    Baselines(BaselinesArgs),
 }
 
 /// Output format on stdout.
@@ -65,9 +67,13 @@ pub struct ProviderArgs {
     /// Suite files or folders of *.yaml suites.
     #[arg(required = true, value_name = "SUITE")]
     pub suites: Vec<PathBuf>,
-    /// Baseline store.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    /// Baseline store: a folder, or s3://bucket/prefix, gs://bucket/prefix, az://container/prefix.
+    #[arg(long, value_name = "DIR|URL", default_value = "baselines")]
     pub baselines: PathBuf,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder
+    /// (e.g. ~/.cache/driftgate).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Only cases whose id matches this glob (repeatable).
     #[arg(long = "case", value_name = "GLOB")]
     pub cases: Vec<String>,
@@ -151,9 +157,12 @@ pub struct CheckArgs {
     /// Suite files or folders of *.yaml suites.
     #[arg(required = true, value_name = "SUITE")]
     pub suites: Vec<PathBuf>,
-    /// Baseline store.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    /// Baseline store: a folder, or s3://bucket/prefix, gs://bucket/prefix, az://container/prefix.
+    #[arg(long, value_name = "DIR|URL", default_value = "baselines")]
     pub baselines: PathBuf,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `driftgate report`.
@@ -178,9 +187,46 @@ pub struct AcceptArgs {
     /// Why the new look is approved; stored in the manifest.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
-    /// Baseline store.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    /// Baseline store: a folder, or s3://bucket/prefix, gs://bucket/prefix, az://container/prefix.
+    #[arg(long, value_name = "DIR|URL", default_value = "baselines")]
     pub baselines: PathBuf,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `driftgate baselines`.
+#[derive(Debug, Args)]
+pub struct BaselinesArgs {
+    /// Which way to copy.
+    #[command(subcommand)]
+    pub action: BaselinesAction,
+}
+
+/// `driftgate baselines push|pull`.
+#[derive(Debug, Subcommand)]
+pub enum BaselinesAction {
+    /// Copy a local baseline folder's suites into a remote store.
+    Push(TransferArgs),
+    /// Copy a remote store's suites into a local baseline folder.
+    Pull(TransferArgs),
+}
+
+/// The two ends of `driftgate baselines push|pull`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// The local baseline folder.
+    #[arg(value_name = "LOCAL")]
+    pub local: PathBuf,
+    /// The remote store: s3://bucket/prefix, gs://bucket/prefix or az://container/prefix.
+    #[arg(value_name = "REMOTE")]
+    pub remote: PathBuf,
+    /// Only these suites (repeatable). Default: every suite with a manifest.
+    #[arg(long = "suite", value_name = "ID")]
+    pub suites: Vec<String>,
+    /// Where images of the remote store are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The providers `driftgate init` can scaffold a suite for: `folder` is left out, since
