@@ -138,6 +138,20 @@ impl RemoteStore {
     /// # Errors
     /// [`StoreError::BadLocation`] for a URL that is not a usable store location.
     pub fn open(location: &str, cache_dir: &std::path::Path) -> Result<Self, StoreError> {
+        Self::open_with(location, cache_dir, &[])
+    }
+
+    /// [`RemoteStore::open`] with `object_store` configuration keys that override the
+    /// environment, e.g. `("aws_endpoint", "http://127.0.0.1:9000")`, for embedders and
+    /// tests that must not touch the process environment.
+    ///
+    /// # Errors
+    /// As [`RemoteStore::open`]; an unknown configuration key.
+    pub fn open_with(
+        location: &str,
+        cache_dir: &std::path::Path,
+        config: &[(&str, &str)],
+    ) -> Result<Self, StoreError> {
         let url =
             url::Url::parse(location).map_err(|e| bad(location, format!("is not a URL: {e}")))?;
         if !url.username().is_empty() || url.password().is_some() {
@@ -169,30 +183,51 @@ impl RemoteStore {
             retry_timeout: Duration::from_secs(60),
         };
         let base = format!("{}://{bucket}", url.scheme());
+        macro_rules! configured {
+            ($builder:expr, $key:ty) => {{
+                let mut b = $builder;
+                for (k, v) in config {
+                    let key: $key = k
+                        .parse()
+                        .map_err(|_| bad(location, format!("cannot take option `{k}`")))?;
+                    b = b.with_config(key, *v);
+                }
+                b
+            }};
+        }
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" => Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(&base)
-                    .with_retry(retry)
-                    .with_http_connector(Connector)
-                    .build()
-                    .map_err(|e| bad(location, one_line(&e.to_string())))?,
+                configured!(
+                    object_store::aws::AmazonS3Builder::from_env(),
+                    object_store::aws::AmazonS3ConfigKey
+                )
+                .with_url(&base)
+                .with_retry(retry)
+                .with_http_connector(Connector)
+                .build()
+                .map_err(|e| bad(location, one_line(&e.to_string())))?,
             ),
             "gs" => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(&base)
-                    .with_retry(retry)
-                    .with_http_connector(Connector)
-                    .build()
-                    .map_err(|e| bad(location, one_line(&e.to_string())))?,
+                configured!(
+                    object_store::gcp::GoogleCloudStorageBuilder::from_env(),
+                    object_store::gcp::GoogleConfigKey
+                )
+                .with_url(&base)
+                .with_retry(retry)
+                .with_http_connector(Connector)
+                .build()
+                .map_err(|e| bad(location, one_line(&e.to_string())))?,
             ),
             "az" => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(&base)
-                    .with_retry(retry)
-                    .with_http_connector(Connector)
-                    .build()
-                    .map_err(|e| bad(location, one_line(&e.to_string())))?,
+                configured!(
+                    object_store::azure::MicrosoftAzureBuilder::from_env(),
+                    object_store::azure::AzureConfigKey
+                )
+                .with_url(&base)
+                .with_retry(retry)
+                .with_http_connector(Connector)
+                .build()
+                .map_err(|e| bad(location, one_line(&e.to_string())))?,
             ),
             other => {
                 return Err(bad(
@@ -226,6 +261,13 @@ impl RemoteStore {
     #[must_use]
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The underlying object store and the key of `rel` under the prefix, for tools and
+    /// tests that handle objects directly.
+    #[must_use]
+    pub fn object(&self, rel: &str) -> (Arc<dyn ObjectStore>, ObjPath) {
+        (Arc::clone(&self.store), self.key(rel))
     }
 
     /// The local cache's folder.
@@ -412,17 +454,39 @@ impl RemoteStore {
         self.block(self.image(entry))
     }
 
-    /// Reads several images at once (missing ones downloaded in parallel), each checked.
+    /// Reads several images at once, each checked: the images not cached are downloaded
+    /// in parallel, each distinct image once (samples of a seeded case are often the
+    /// same image); the repeats are then served by the cache.
     #[must_use]
     pub fn read_images(&self, entries: &[ImageEntry]) -> Vec<Result<Vec<u8>, StoreError>> {
+        let mut seen = HashSet::new();
+        let first: Vec<bool> = entries.iter().map(|e| seen.insert(&e.sha256)).collect();
         // Built outside the async block: a closure inside it trips the compiler's
         // `Send` inference for higher-ranked lifetimes.
-        let downloads: Vec<_> = entries.iter().map(|e| self.image(e)).collect();
-        self.block(
-            futures_util::stream::iter(downloads)
-                .buffered(PARALLEL)
-                .collect(),
-        )
+        let downloads: Vec<_> = entries
+            .iter()
+            .zip(&first)
+            .filter(|(_, f)| **f)
+            .map(|(e, _)| self.image(e))
+            .collect();
+        let mut fetched = self
+            .block(
+                futures_util::stream::iter(downloads)
+                    .buffered(PARALLEL)
+                    .collect::<Vec<_>>(),
+            )
+            .into_iter();
+        entries
+            .iter()
+            .zip(first)
+            .map(|(e, f)| {
+                if f {
+                    fetched.next().unwrap_or_else(|| self.read_image(e))
+                } else {
+                    self.read_image(e)
+                }
+            })
+            .collect()
     }
 
     /// Uploads an image unless the store holds it already; the manifest naming it is
@@ -496,13 +560,10 @@ impl RemoteStore {
         let mut version = original.version.clone();
         let mut merged = Merged::default();
         for _ in 0..WRITE_ATTEMPTS {
-            let mut json = serde_json::to_vec_pretty(&candidate).map_err(|source| {
-                StoreError::BadManifest {
-                    path: self.url_of(&key).into(),
-                    source,
-                }
+            let json = document(&candidate).map_err(|source| StoreError::BadManifest {
+                path: self.url_of(&key).into(),
+                source,
             })?;
-            json.push(b'\n');
             let mode = version.clone().map_or(PutMode::Create, PutMode::Update);
             let put = self.block(self.store.put_opts(
                 &key,
@@ -650,15 +711,24 @@ impl RemoteStore {
                 n(&t.present)
             ));
         }
-        parts.push(format!(
-            "{} images downloaded ({} bytes), {} from the cache {}",
-            n(&t.downloaded),
-            n(&t.downloaded_bytes),
-            n(&t.cached),
-            self.cache.dir().display()
-        ));
+        if n(&t.downloaded) + n(&t.cached) > 0 || parts.is_empty() {
+            parts.push(format!(
+                "{} images downloaded ({} bytes), {} from the cache {}",
+                n(&t.downloaded),
+                n(&t.downloaded_bytes),
+                n(&t.cached),
+                self.cache.dir().display()
+            ));
+        }
         format!("{}: {}", self.url, parts.join("; "))
     }
+}
+
+/// A manifest as stored: pretty JSON and a final newline, as on disk.
+fn document(m: &Manifest) -> serde_json::Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(m)?;
+    json.push(b'\n');
+    Ok(json)
 }
 
 /// How a conditional write went.
@@ -759,7 +829,17 @@ fn http_error(e: reqwest::Error) -> HttpError {
     } else {
         HttpErrorKind::Unknown
     };
-    HttpError::new(kind, e.without_url())
+    // The causes, which say what happened ("Connection refused"): reqwest's own message
+    // is only "error sending request". The URL is left out; the caller names the object.
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    HttpError::new(kind, std::io::Error::other(message))
 }
 
 #[async_trait::async_trait]
