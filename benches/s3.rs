@@ -3,6 +3,8 @@
 //! upload; and what a night downloads with an empty cache and with yesterday's.
 //! `cargo bench --bench s3` (or, unoptimised, `cargo test --bench s3`).
 //!
+//! Every sample is its own image (the committed photograph with its own grain, read
+//! through the `folder` provider); the changed cases get a warmer grade and new grain.
 //! Images are content-addressed, so only the changed cases' images go up. The figures
 //! are what driftgate counts as it uploads and downloads (object bodies, not HTTP
 //! headers or the manifest). Without moto it says so and exits 0.
@@ -17,21 +19,37 @@ const BUCKET: &str = "driftgate-bench";
 const CASES: usize = 100;
 const CHANGED: usize = 10;
 const SAMPLES: u32 = 3;
-const SIDE: u32 = 512;
 
-fn suite(changed: usize) -> String {
+/// A folder-provider suite over `images/<case>/<n>.png`: the bench makes the images, so
+/// every sample is a distinct photograph-like image, as a hosted model returns.
+fn suite() -> String {
     let mut s = format!(
-        "suite: bench\nmodel: {{ provider: sim, endpoint: sim/bench, version: \"1\" }}\ndefaults: {{ size: {{ width: {SIDE}, height: {SIDE} }}, seed: 11, samples: {SAMPLES} }}\ncases:\n"
+        "suite: bench\nmodel: {{ provider: folder, endpoint: local/bench, version: \"1\", path: images }}\ndefaults: {{ samples: {SAMPLES} }}\ncases:\n"
     );
-    let colours = ["red", "blue", "green", "orange", "purple"];
     for i in 0..CASES {
-        // A changed case asks for another colour: new pixels, new images.
-        let colour = colours[(i + usize::from(i < changed)) % colours.len()];
-        s.push_str(&format!(
-            "  - id: case-{i}\n    prompt: a {colour} product shot number {i}\n"
-        ));
+        s.push_str(&format!("  - id: case-{i}\n    prompt: product shot {i}\n"));
     }
     s
+}
+
+/// Writes every sample of every case: the committed photograph with its own grain;
+/// `night` > 0 changes the first `CHANGED` cases (a warmer grade, new grain).
+fn write_images(dir: &Path, night: u32) -> u64 {
+    let base = common::fixture();
+    let mut bytes = 0;
+    for i in 0..CASES {
+        let changed = night > 0 && i < CHANGED;
+        for n in 0..SAMPLES {
+            let mut img = base.clone();
+            let seed = (i as u32) * 16 + n + if changed { 7919 * night } else { 0 };
+            common::grain(&mut img, seed, 6, if changed { 6 } else { 0 });
+            let path = dir.join(format!("images/case-{i}/{n}.png"));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            img.save(&path).expect("png");
+            bytes += std::fs::metadata(&path).expect("size").len();
+        }
+    }
+    bytes
 }
 
 fn driftgate(dir: &Path, endpoint: &str, args: &[&str]) -> (Output, Duration) {
@@ -84,30 +102,31 @@ fn mib(bytes: u64) -> f64 {
 fn main() {
     let Some(moto) = common::Moto::start(BUCKET) else {
         println!(
-            "s3 bench: moto is not installed (python3 -m pip install \"moto[server]\"); nothing measured"
+            "s3 bench: moto is not installed (python3 -m pip install \"moto[s3]\" flask flask-cors); nothing measured"
         );
         return;
     };
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
     let dir = tempfile::tempdir().expect("temp dir");
-    let suite_file = dir.path().join("bench.yaml");
+    let suite_file = dir.path().join("./bench.yaml");
     let url = format!("s3://{BUCKET}/night");
     let store = ["--baselines", url.as_str(), "--cache-dir", "cache"];
 
-    std::fs::write(&suite_file, suite(0)).expect("suite");
+    std::fs::write(&suite_file, suite()).expect("suite");
+    let on_disk = write_images(dir.path(), 0);
     let (full, t_full) = driftgate(
         dir.path(),
         &endpoint,
-        &[&["record", "bench.yaml"][..], &store].concat(),
+        &[&["record", "./bench.yaml"][..], &store].concat(),
     );
     let full_images = figure(&full, "images uploaded");
-    let full_bytes = figure(&full, "bytes), 0 already");
+    let full_bytes = figure(&full, "bytes),");
 
-    std::fs::write(&suite_file, suite(CHANGED)).expect("suite");
+    write_images(dir.path(), 1);
     let (part, t_part) = driftgate(
         dir.path(),
         &endpoint,
-        &[&["record", "bench.yaml", "--force"][..], &store].concat(),
+        &[&["record", "./bench.yaml", "--force"][..], &store].concat(),
     );
     let part_images = figure(&part, "images uploaded");
     let part_bytes = figure(&part, "bytes),");
@@ -118,15 +137,18 @@ fn main() {
     let (cold, t_cold) = driftgate(
         dir.path(),
         &endpoint,
-        &[&["check", "bench.yaml"][..], &runner].concat(),
+        &[&["check", "./bench.yaml"][..], &runner].concat(),
     );
     let (warm, t_warm) = driftgate(
         dir.path(),
         &endpoint,
-        &[&["check", "bench.yaml"][..], &runner].concat(),
+        &[&["check", "./bench.yaml"][..], &runner].concat(),
     );
 
-    println!("s3 bench: {CASES} cases x {SAMPLES} samples, {SIDE}x{SIDE} PNG, moto on 127.0.0.1");
+    println!(
+        "s3 bench: {CASES} cases x {SAMPLES} samples ({:.1} MiB of PNG), moto on 127.0.0.1",
+        mib(on_disk)
+    );
     println!(
         "  full record:       {full_images} images, {full_bytes} bytes ({:.1} MiB) uploaded in {:.1} s",
         mib(full_bytes),

@@ -68,7 +68,7 @@ pub(crate) fn run_child(mut cmd: Command, every: Duration) -> (Duration, u64, Op
 }
 
 /// A moto S3 server on a free port of 127.0.0.1 with one bucket; killed when dropped.
-/// `None` when moto is not installed (`python3 -m pip install "moto[server]"`).
+/// `None` when moto is not installed (`python3 -m pip install "moto[s3]" flask flask-cors`).
 pub(crate) struct Moto {
     child: std::process::Child,
     /// Its port.
