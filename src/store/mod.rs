@@ -5,9 +5,11 @@ mod atomic;
 mod baseline;
 mod cache;
 mod commit;
+mod connector;
 mod location;
 mod lock;
 mod manifest;
+mod overlay;
 mod remote;
 mod verify;
 

@@ -26,18 +26,13 @@
 //! reqwest and rustls, retried by `object_store` (at most [`MAX_RETRIES`] retries, with
 //! backoff, on connection failures, 5xx such as 503 SlowDown, and 429).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use http_body_util::BodyExt;
-use object_store::client::{
-    ClientConfigKey, ClientOptions, HttpClient, HttpConnector, HttpError, HttpErrorKind,
-    HttpRequest, HttpResponse, HttpResponseBody, HttpService,
-};
 use object_store::path::Path as ObjPath;
 use object_store::{
     BackoffConfig, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
@@ -46,7 +41,9 @@ use object_store::{
 
 use super::StoreError;
 use super::cache::Cache;
+use super::connector::Connector;
 use super::manifest::{FORMAT_VERSION, ImageEntry, Manifest};
+use super::overlay::{changes, lay_over};
 use crate::digest::sha256_hex;
 
 /// Retries of one request after its first attempt.
@@ -86,7 +83,6 @@ struct Base {
 }
 
 /// Baselines under a prefix of a bucket or container.
-#[derive(Debug)]
 pub struct RemoteStore {
     url: String,
     prefix: ObjPath,
@@ -98,6 +94,17 @@ pub struct RemoteStore {
     known: Mutex<HashSet<String>>,
     /// What moved so far.
     pub transfers: Transfers,
+}
+
+/// Only the URL and the cache: the object store's own `Debug` shows its configuration,
+/// which may hold credentials.
+impl std::fmt::Debug for RemoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteStore")
+            .field("url", &self.url)
+            .field("cache", &self.cache.dir())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether `location` names a remote store (`s3://`, `gs://`, `az://`).
@@ -739,178 +746,9 @@ pub struct Merged {
     pub retries: u32,
 }
 
-/// The cases `mine` adds, changes (`Some`) or removes (`None`) against `base`.
-fn changes(base: Option<&Manifest>, mine: &Manifest) -> BTreeMap<String, Option<super::CaseEntry>> {
-    let empty = BTreeMap::new();
-    let before = base.map_or(&empty, |m| &m.cases);
-    let mut out = BTreeMap::new();
-    for (id, e) in &mine.cases {
-        if before.get(id) != Some(e) {
-            out.insert(id.clone(), Some(e.clone()));
-        }
-    }
-    for id in before.keys() {
-        if !mine.cases.contains_key(id) {
-            out.insert(id.clone(), None);
-        }
-    }
-    out
-}
-
-/// `ours` laid over `fresh`, the manifest another writer made of `base`; `Err(case)` when
-/// that writer changed a case differently from us.
-fn lay_over(
-    fresh: Option<&Manifest>,
-    base: Option<&Manifest>,
-    mine: &Manifest,
-    ours: &BTreeMap<String, Option<super::CaseEntry>>,
-) -> Result<Manifest, String> {
-    let mut out = fresh.cloned().unwrap_or_else(|| Manifest {
-        cases: BTreeMap::new(),
-        ..mine.clone()
-    });
-    for (id, change) in ours {
-        let theirs = out.cases.get(id);
-        let before = base.and_then(|m| m.cases.get(id));
-        if theirs != before && theirs != change.as_ref() {
-            return Err(id.clone());
-        }
-        match change {
-            Some(e) => {
-                out.cases.insert(id.clone(), e.clone());
-            }
-            None => {
-                out.cases.remove(id);
-            }
-        }
-    }
-    out.model = mine.model.clone();
-    out.scorer_version = mine.scorer_version;
-    out.format_version = mine.format_version;
-    Ok(out)
-}
-
-/// Sends `object_store`'s requests through this crate's reqwest client (rustls, webpki
-/// roots), so no second HTTP and TLS stack is built.
-#[derive(Debug)]
-struct Connector;
-
-impl HttpConnector for Connector {
-    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let allow_http = options
-            .get_config_value(&ClientConfigKey::AllowHttp)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let client = reqwest::Client::builder()
-            .https_only(!allow_http)
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(120))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| object_store::Error::Generic {
-                store: "HTTP client",
-                source: Box::new(e),
-            })?;
-        Ok(HttpClient::new(Service(client)))
-    }
-}
-
-#[derive(Debug)]
-struct Service(reqwest::Client);
-
-fn http_error(e: reqwest::Error) -> HttpError {
-    let kind = if e.is_connect() {
-        HttpErrorKind::Connect
-    } else if e.is_timeout() {
-        HttpErrorKind::Timeout
-    } else if e.is_body() || e.is_request() {
-        HttpErrorKind::Interrupted
-    } else if e.is_decode() {
-        HttpErrorKind::Decode
-    } else {
-        HttpErrorKind::Unknown
-    };
-    // The causes, which say what happened ("Connection refused"): reqwest's own message
-    // is only "error sending request". The URL is left out; the caller names the object.
-    let e = e.without_url();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    HttpError::new(kind, std::io::Error::other(message))
-}
-
-#[async_trait::async_trait]
-impl HttpService for Service {
-    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let (parts, body) = req.into_parts();
-        let url = reqwest::Url::parse(&parts.uri.to_string())
-            .map_err(|e| HttpError::new(HttpErrorKind::Request, e))?;
-        let body = body.collect().await?.to_bytes();
-        let mut request = reqwest::Request::new(parts.method, url);
-        *request.headers_mut() = parts.headers;
-        *request.body_mut() = Some(reqwest::Body::from(body));
-        let response = self.0.execute(request).await.map_err(http_error)?;
-        let response: http::Response<reqwest::Body> = response.into();
-        let (parts, body) = response.into_parts();
-        Ok(HttpResponse::from_parts(
-            parts,
-            HttpResponseBody::new(body.map_err(http_error)),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::CaseEntry;
-
-    fn entry(tag: &str) -> CaseEntry {
-        CaseEntry {
-            fingerprint: "f".into(),
-            recorded_at: tag.into(),
-            source: "record".into(),
-            reason: None,
-            images: vec![],
-            provider: vec![],
-        }
-    }
-
-    fn manifest(cases: &[(&str, &str)]) -> Manifest {
-        let mut m = Manifest::new("s", serde_json::Value::Null);
-        for (id, tag) in cases {
-            m.cases.insert((*id).to_string(), entry(tag));
-        }
-        m
-    }
-
-    #[test]
-    fn another_writers_cases_are_kept_and_a_shared_case_is_a_conflict() {
-        let base = manifest(&[("a", "0"), ("b", "0"), ("c", "0")]);
-        let mine = manifest(&[("a", "mine"), ("b", "0")]);
-        let ours = changes(Some(&base), &mine);
-        assert_eq!(ours.len(), 2, "{ours:?}");
-        // They changed b: ours (a changed, c removed) lays over theirs.
-        let theirs = manifest(&[("a", "0"), ("b", "theirs"), ("c", "0")]);
-        let out = lay_over(Some(&theirs), Some(&base), &mine, &ours).unwrap();
-        assert_eq!(out, manifest(&[("a", "mine"), ("b", "theirs")]));
-        // They changed a too: refused, naming it.
-        let theirs = manifest(&[("a", "theirs"), ("b", "0"), ("c", "0")]);
-        assert_eq!(
-            lay_over(Some(&theirs), Some(&base), &mine, &ours).unwrap_err(),
-            "a"
-        );
-        // The same change on both sides is no conflict.
-        let theirs = manifest(&[("a", "mine"), ("b", "0"), ("c", "0")]);
-        assert!(lay_over(Some(&theirs), Some(&base), &mine, &ours).is_ok());
-        // Both created the suite: ours lays over theirs.
-        let first = manifest(&[("x", "1")]);
-        let ours = changes(None, &mine);
-        let out = lay_over(Some(&first), None, &mine, &ours).unwrap();
-        assert_eq!(out.cases.len(), 3);
-    }
 
     #[test]
     fn locations_are_parsed_and_credentials_in_the_url_refused() {
@@ -925,5 +763,20 @@ mod tests {
         assert!(RemoteStore::open("s3:///p", t.path()).is_err());
         assert!(is_remote("gs://b/p") && is_remote("az://c/p") && !is_remote("baselines"));
         assert_eq!(one_line("a\n  <Error>\r\n b"), "a <Error> b");
+        let store = RemoteStore::open_with(
+            "s3://bucket/p",
+            t.path(),
+            &[
+                ("aws_access_key_id", "AKIADEBUGSENTINEL"),
+                ("aws_secret_access_key", "debug-sentinel-secret"),
+                ("aws_region", "eu-west-1"),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{store:?}");
+        assert!(
+            shown.contains("s3://bucket/p") && !shown.contains("sentinel"),
+            "{shown}"
+        );
     }
 }
