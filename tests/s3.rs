@@ -474,7 +474,8 @@ fn record_run_accept_round_trip_downloads_only_what_changed() {
         "{}",
         text(&o)
     );
-    let o = e.run(&cat(&["run", "suites/shop.yaml", "--out", "r2"], &fresh));
+    // Into the default reports/<run-id>/, beside which a local history would be kept.
+    let o = e.run(&cat(&["run", "suites/shop.yaml"], &fresh));
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert_eq!(figure(&stderr(&o), "images downloaded"), 0, "{}", text(&o));
     assert_eq!(figure(&stderr(&o), "from the cache"), 6, "{}", text(&o));
@@ -511,7 +512,14 @@ fn record_run_accept_round_trip_downloads_only_what_changed() {
     // The history lives in the store, so a runner that starts empty draws the trend.
     let history =
         String::from_utf8(e.get("night", "history.jsonl").expect("history")).expect("UTF-8");
-    let runs: Vec<String> = ["r1", "r2", "r3", "r4"]
+    let r2 = std::fs::read_dir(e.path().join("reports"))
+        .expect("reports/")
+        .flatten()
+        .filter(|d| d.path().is_dir())
+        .map(|d| format!("reports/{}", d.file_name().to_string_lossy()))
+        .next()
+        .expect("the second run's folder");
+    let runs: Vec<String> = ["r1", r2.as_str(), "r3", "r4"]
         .iter()
         .map(|r| run_id(&e, r))
         .collect();
