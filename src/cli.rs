@@ -50,6 +50,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print shell completions for bash, zsh, fish, powershell or elvish.
     Completions(CompletionsArgs),
+    /// Copy baselines between a local folder and object storage (push or pull).
+    Baselines(BaselinesArgs),
 }
 
 /// Output format on stdout.
@@ -68,9 +70,13 @@ pub struct ProviderArgs {
     /// Suite files or folders of *.yaml suites.
     #[arg(required = true, value_name = "SUITE")]
     pub suites: Vec<PathBuf>,
-    /// Baseline store.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    /// Baseline store: a folder, or s3://bucket/prefix, gs://bucket/prefix, az://container/prefix.
+    #[arg(long, value_name = "DIR|URL", default_value = "baselines")]
     pub baselines: PathBuf,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder
+    /// (e.g. ~/.cache/driftgate).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Only cases whose id matches this glob (repeatable).
     #[arg(long = "case", value_name = "GLOB")]
     pub cases: Vec<String>,
@@ -154,9 +160,12 @@ pub struct CheckArgs {
     /// Suite files or folders of *.yaml suites.
     #[arg(required = true, value_name = "SUITE")]
     pub suites: Vec<PathBuf>,
-    /// Baseline store.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    /// Baseline store: a folder, or s3://bucket/prefix, gs://bucket/prefix, az://container/prefix.
+    #[arg(long, value_name = "DIR|URL", default_value = "baselines")]
     pub baselines: PathBuf,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `driftgate report`.
@@ -182,10 +191,19 @@ pub struct MergeArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Trend history to append the merged night to. Default: history.jsonl beside the
-    /// run folder when that folder is inside `reports/`, else none.
+    /// Trend history to append the merged night to. Default: the history in the baseline
+    /// store when --baselines is remote, else history.jsonl beside the run folder when that
+    /// folder is inside `reports/`, else none.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// The night's baseline store, when remote (s3://, gs://, az://): the merged night's
+    /// history line goes to the history kept there, as `run` would have written it. A
+    /// folder here changes nothing: merge reads no baseline.
+    #[arg(long, value_name = "DIR|URL")]
+    pub baselines: Option<PathBuf>,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `driftgate accept`.
@@ -199,9 +217,46 @@ pub struct AcceptArgs {
     /// Why the new look is approved; stored in the manifest.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
-    /// Baseline store.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    /// Baseline store: a folder, or s3://bucket/prefix, gs://bucket/prefix, az://container/prefix.
+    #[arg(long, value_name = "DIR|URL", default_value = "baselines")]
     pub baselines: PathBuf,
+    /// Where images of remote baselines are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `driftgate baselines`.
+#[derive(Debug, Args)]
+pub struct BaselinesArgs {
+    /// Which way to copy.
+    #[command(subcommand)]
+    pub action: BaselinesAction,
+}
+
+/// `driftgate baselines push|pull`.
+#[derive(Debug, Subcommand)]
+pub enum BaselinesAction {
+    /// Copy a local baseline folder's suites into a remote store.
+    Push(TransferArgs),
+    /// Copy a remote store's suites into a local baseline folder.
+    Pull(TransferArgs),
+}
+
+/// The two ends of `driftgate baselines push|pull`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// The local baseline folder.
+    #[arg(value_name = "LOCAL")]
+    pub local: PathBuf,
+    /// The remote store: s3://bucket/prefix, gs://bucket/prefix or az://container/prefix.
+    #[arg(value_name = "REMOTE")]
+    pub remote: PathBuf,
+    /// Only these suites (repeatable). Default: every suite with a manifest.
+    #[arg(long = "suite", value_name = "ID")]
+    pub suites: Vec<String>,
+    /// Where images of the remote store are cached. Default: the platform's cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The providers `driftgate init` can scaffold a suite for: `folder` is left out, since

@@ -19,7 +19,7 @@ use crate::provider::Metadata;
 use crate::report::{CaseReport, CaseVerdict, RunReport};
 use crate::score::to_png;
 use crate::score::{DecodeLimits, decode};
-use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock};
+use crate::store::{Baselines, CaseEntry, Manifest};
 
 /// A case ready to be written: its images as PNG, in sample order, and what the provider said.
 struct Ready<'a> {
@@ -66,7 +66,7 @@ fn prepare<'a>(
     run_dir: &Path,
     case: &'a CaseReport,
     manifest: Option<&Manifest>,
-    store: &BaselineStore,
+    store: &Baselines,
 ) -> Result<Ready<'a>, String> {
     let name = format!("{}/{}", case.suite, case.id);
     if case.verdict == CaseVerdict::Error {
@@ -84,7 +84,7 @@ fn prepare<'a>(
         .ok_or_else(|| {
             format!(
                 "{name}: no baseline in {}; record it first",
-                store.suite_dir(&case.suite).display()
+                store.suite_location(&case.suite)
             )
         })?;
     if entry.fingerprint != case.fingerprint {
@@ -154,13 +154,13 @@ fn prepare<'a>(
 pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error> {
     let report = crate::report::read_run(&args.run_dir)?;
     let cases = selected(&report, args)?;
-    let store = BaselineStore::new(&args.baselines);
+    let store = Baselines::open(&args.baselines, args.cache_dir.as_deref())?;
     let mut manifests: BTreeMap<String, Option<Manifest>> = BTreeMap::new();
     // Held until the end, like `record`'s: a second writer fails fast instead of mixing.
     let mut locks = Vec::new();
     for c in &cases {
         if !manifests.contains_key(&c.suite) {
-            locks.push(SuiteLock::acquire(&store.suite_dir(&c.suite), &c.suite)?);
+            locks.push(store.lock(&c.suite)?);
             store.clean(&c.suite);
             manifests.insert(c.suite.clone(), store.load_manifest(&c.suite)?);
         }
@@ -229,7 +229,7 @@ pub(super) fn accept(args: &AcceptArgs, out: Output) -> Result<ExitStatus, Error
             format!("{} cases", ready.len())
         },
         report.run_id,
-        store.root().display()
+        store.describe()
     );
     if changed == 0 {
         outln!(

@@ -4,12 +4,12 @@ use super::Output;
 use crate::cli::CheckArgs;
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::store::BaselineStore;
+use crate::store::Baselines;
 use crate::suite::ProviderKind;
 
 pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> {
     let suites = crate::suite::load(&args.suites)?;
-    let store = BaselineStore::new(&args.baselines);
+    let store = Baselines::open(&args.baselines, args.cache_dir.as_deref())?;
     let mut problems = Vec::new();
     for suite in &suites {
         for w in &suite.warnings {
@@ -32,7 +32,7 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
                     "{}: suite `{}` has no baselines in {}: record them with `driftgate record`",
                     suite.file.display(),
                     suite.id,
-                    store.root().display()
+                    store.describe()
                 ));
                 continue;
             }
@@ -76,6 +76,9 @@ pub(super) fn check(args: &CheckArgs, out: Output) -> Result<ExitStatus, Error> 
             suite.id,
             suite.cases.len()
         ));
+    }
+    if let Some(line) = store.transfer_summary() {
+        out.note(line);
     }
     if problems.is_empty() {
         outln!("ok: {} suites valid", suites.len());

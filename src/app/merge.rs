@@ -443,7 +443,17 @@ pub(super) fn merge(args: &MergeArgs, out: Output) -> Result<ExitStatus, Error> 
     if let Some(line) = report.shards.as_ref().and_then(Shards::missing_line) {
         eprintln!("warning: {line}");
     }
-    super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?;
+    let store = args
+        .baselines
+        .as_deref()
+        .map(|b| crate::store::Baselines::open(b, args.cache_dir.as_deref()))
+        .transpose()?;
+    match (store.as_ref().and_then(|s| s.remote()), &args.history) {
+        (Some(remote), None) => {
+            super::report::write_run_report_remote(&report, &dir, remote, args.format)?;
+        }
+        _ => super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?,
+    }
     if let Some(s) = &report.shards {
         out.note(format!(
             "merged {} of {} shards, {} cases, in {:.1}s",

@@ -1,6 +1,7 @@
 //! One file per subcommand; each only wires the seams together.
 
 mod accept;
+mod baselines;
 mod check;
 mod compare;
 mod completions;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Compare(args) => compare::compare(&args, out),
         Command::Check(args) => check::check(&args, out),
         Command::Accept(args) => accept::accept(&args, out),
+        Command::Baselines(args) => baselines::baselines(&args, out),
         Command::Report(args) => report::report(&args, out),
         Command::Merge(args) => merge::merge(&args, out),
         Command::Init(args) => init::init(&args),

@@ -18,7 +18,7 @@ use crate::provider::{Generation, ProviderError};
 use crate::run::{Progress, Stats, execute_on, plan_all};
 use crate::score::to_png;
 use crate::score::{DecodeLimits, decode};
-use crate::store::{BaselineStore, CaseEntry, Manifest, SuiteLock};
+use crate::store::{Baselines, CaseEntry, Manifest};
 
 /// One sample of a case: its index and the provider's image or failure.
 type Sampled = (u32, Result<Generation, ProviderError>);
@@ -26,7 +26,7 @@ type Sampled = (u32, Result<Generation, ProviderError>);
 pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error> {
     let suites = crate::suite::load(&args.common.suites)?;
     let sel = selection(&args.common)?;
-    let store = BaselineStore::new(&args.common.baselines);
+    let store = Baselines::open(&args.common.baselines, args.common.cache_dir.as_deref())?;
     let plans = plan_all(&suites, &sel);
     let mut manifests = Vec::new();
     let mut existing = Vec::new();
@@ -34,7 +34,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
     let mut locks = Vec::new();
     for (suite, (cases, _)) in suites.iter().zip(&plans) {
         if !args.common.dry_run {
-            locks.push(SuiteLock::acquire(&store.suite_dir(&suite.id), &suite.id)?);
+            locks.push(store.lock(&suite.id)?);
         }
         store.clean(&suite.id);
         let manifest = store
@@ -42,7 +42,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
             .unwrap_or_else(|| Manifest::new(&suite.id, serde_json::Value::Null));
         for &ci in cases {
             let id = &suite.cases[ci].id;
-            if manifest.cases.contains_key(id) || store.suite_dir(&suite.id).join(id).exists() {
+            if manifest.cases.contains_key(id) || store.has_case_files(&suite.id, id) {
                 existing.push(format!("{}/{id}", suite.id));
             }
         }
@@ -138,7 +138,7 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
             "{}: recorded {recorded} of {} cases into {}",
             suite.id,
             cases.len(),
-            store.suite_dir(&suite.id).display()
+            store.suite_location(&suite.id)
         );
     }
     out.detail(format!(
@@ -147,6 +147,9 @@ pub(super) fn record(args: &RecordArgs, out: Output) -> Result<ExitStatus, Error
         stats.images.load(Ordering::SeqCst),
         stats.retries.load(Ordering::SeqCst)
     ));
+    if let Some(line) = store.transfer_summary() {
+        out.note(line);
+    }
     if failed > 0 {
         eprintln!("{failed} cases were not recorded; their old baselines, if any, are untouched");
         return Ok(ExitStatus::Incomplete);
@@ -171,7 +174,7 @@ fn failure(n: u32, e: &ProviderError) -> String {
 /// Validates every sample of a case, then stages them all: a marked or failed sample
 /// fails the case before anything is staged.
 fn store_case(
-    store: &BaselineStore,
+    store: &Baselines,
     suite: &str,
     case: &str,
     samples: Vec<Sampled>,
@@ -233,7 +236,7 @@ mod tests {
     #[test]
     fn clean_samples_are_staged() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BaselineStore::new(dir.path());
+        let store = Baselines::Local(crate::store::BaselineStore::new(dir.path()));
         let (images, metas) =
             store_case(&store, "s", "c", vec![(0, sample(None)), (1, sample(None))]).unwrap();
         assert_eq!((images.len(), metas.len()), (2, 2));
@@ -244,7 +247,7 @@ mod tests {
     #[test]
     fn a_marked_sample_fails_the_case_with_nothing_staged() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BaselineStore::new(dir.path());
+        let store = Baselines::Local(crate::store::BaselineStore::new(dir.path()));
         let samples = vec![
             (0, sample(None)),
             (1, sample(Some("has_nsfw_contents (WaveSpeed)"))),

@@ -8,8 +8,8 @@ use crate::cli::{Format, ReportArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::report::{
-    RunReport, append_history, default_history_path, github_annotations, in_github_actions,
-    read_history,
+    HistoryRecord, RunReport, append_history, default_history_path, github_annotations,
+    history_line, in_github_actions, parse_history, read_history,
 };
 
 pub(super) fn report(args: &ReportArgs, out: Output) -> Result<ExitStatus, Error> {
@@ -54,7 +54,38 @@ pub(super) fn write_run_report(
         },
         None => Vec::new(),
     };
-    crate::report::write_all_with_history(report, dir, &records)?;
+    write_with_history(report, dir, &records, format)
+}
+
+/// [`write_run_report`] for a run whose baselines are remote: the history is the one in
+/// the store beside them (a CI runner starts empty every night), appended with a
+/// conditional write.
+pub(super) fn write_run_report_remote(
+    report: &RunReport,
+    dir: &Path,
+    store: &crate::store::RemoteStore,
+    format: Format,
+) -> Result<(), Error> {
+    let records = match history_line(report)
+        .map_err(|e| e.to_string())
+        .and_then(|line| store.append_history(&line).map_err(|e| e.to_string()))
+    {
+        Ok(text) => parse_history(&text, report),
+        Err(e) => {
+            eprintln!("warning: failed to append to the history: {e}; the trend is left out");
+            Vec::new()
+        }
+    };
+    write_with_history(report, dir, &records, format)
+}
+
+pub(super) fn write_with_history(
+    report: &RunReport,
+    dir: &Path,
+    records: &[HistoryRecord],
+    format: Format,
+) -> Result<(), Error> {
+    crate::report::write_all_with_history(report, dir, records)?;
     if in_github_actions() {
         let lines = github_annotations(report);
         // stdout stays a pure JSON document with --format json; the runner reads

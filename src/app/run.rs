@@ -12,7 +12,7 @@ use crate::exit::ExitStatus;
 use crate::provider::Metadata;
 use crate::report::{RunReport, RunStats, SuiteReport};
 use crate::run::{Progress, Stats, execute_on, plan_all};
-use crate::store::{BaselineStore, CaseEntry, Manifest};
+use crate::store::{Baselines, CaseEntry, Manifest};
 use crate::suite::Suite;
 
 /// A candidate written to the run folder (its relative path and what the provider
@@ -24,7 +24,7 @@ type Outcome = Result<(String, Metadata), (String, Option<Box<Metadata>>)>;
 /// intact images; all problems are reported together before anything is sent.
 pub(super) fn preflight(
     suites: &[Suite],
-    store: &BaselineStore,
+    store: &Baselines,
     selected: &[Vec<usize>],
 ) -> Result<Vec<Manifest>, Error> {
     let mut problems = Vec::new();
@@ -34,7 +34,7 @@ pub(super) fn preflight(
             problems.push(format!(
                 "suite `{}` has no baselines in {}",
                 suite.id,
-                store.root().display()
+                store.describe()
             ));
             manifests.push(Manifest::new(&suite.id, serde_json::Value::Null));
             continue;
@@ -108,7 +108,7 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
     let started = Instant::now();
     let suites = crate::suite::load(&args.common.suites)?;
     let sel = selection(&args.common)?;
-    let store = BaselineStore::new(&args.common.baselines);
+    let store = Baselines::open(&args.common.baselines, args.common.cache_dir.as_deref())?;
     let plans = plan_all(&suites, &sel);
     let selected: Vec<Vec<usize>> = plans.iter().map(|(c, _)| c.clone()).collect();
     if selected.iter().all(Vec::is_empty) {
@@ -118,6 +118,9 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         ));
     }
     let manifests = preflight(&suites, &store, &selected)?;
+    if let Some(line) = store.transfer_summary() {
+        out.note(line);
+    }
     if args.common.dry_run {
         print_plan(&suites, &selected, out);
         return Ok(ExitStatus::Pass);
@@ -279,7 +282,16 @@ pub(super) fn run(args: &RunArgs, out: Output) -> Result<ExitStatus, Error> {
         .map(|(index, count)| crate::report::Shard { index, count });
     report.decide(args.fdr);
     report.finish();
-    super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?;
+    match (store.remote(), &args.history) {
+        // A shard is part of a night: the merge writes the night's one history line.
+        (_, None) if report.shard.is_some() => {
+            super::report::write_with_history(&report, &dir, &[], args.format)?;
+        }
+        (Some(remote), None) => {
+            super::report::write_run_report_remote(&report, &dir, remote, args.format)?;
+        }
+        _ => super::report::write_run_report(&report, &dir, args.history.as_deref(), args.format)?,
+    }
     Ok(finish(&report, &dir, args.format, out))
 }
 
@@ -299,7 +311,7 @@ fn suite_fingerprint(suite: &Suite) -> String {
 }
 
 fn pairs_for(
-    store: &BaselineStore,
+    store: &Baselines,
     suite: &str,
     entry: &CaseEntry,
     dir: &std::path::Path,

@@ -9,6 +9,8 @@
 //!
 //! The line is written with a single `write` on a file opened with `O_APPEND`, so runs that
 //! finish at the same time do not interleave; a line torn by a crash is skipped on read.
+//! When the baselines are remote, the history lives beside them in the store
+//! (`store::RemoteStore::append_history`), built from the same line and read the same way.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -115,9 +117,7 @@ pub fn append_history(path: &Path, report: &RunReport) -> Result<(), ReportError
         path: path.to_path_buf(),
         source,
     };
-    let mut line = serde_json::to_string(&HistoryRecord::of(report))
-        .map_err(|e| io(std::io::Error::other(e)))?;
-    line.push('\n');
+    let line = history_line(report).map_err(|e| io(std::io::Error::other(e)))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -130,6 +130,16 @@ pub fn append_history(path: &Path, report: &RunReport) -> Result<(), ReportError
     f.write_all(line.as_bytes()).map_err(io)
 }
 
+/// A run's history line, ending in a newline.
+///
+/// # Errors
+/// When the record cannot be serialised.
+pub fn history_line(report: &RunReport) -> Result<String, serde_json::Error> {
+    let mut line = serde_json::to_string(&HistoryRecord::of(report))?;
+    line.push('\n');
+    Ok(line)
+}
+
 /// Reads the history as it stood when `run` finished: every record up to and including
 /// that run; when the run is not in the file, the records that started no later than it.
 /// At most the last [`TREND_RUNS`]. A missing file is an empty history; unreadable lines
@@ -139,6 +149,12 @@ pub fn read_history(path: &Path, run: &RunReport) -> Vec<HistoryRecord> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
+    parse_history(&text, run)
+}
+
+/// [`read_history`] on the history's text.
+#[must_use]
+pub fn parse_history(text: &str, run: &RunReport) -> Vec<HistoryRecord> {
     let mut records: Vec<HistoryRecord> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use github::{escape_data, escape_property, github_annotations, in_github_actions};
 pub use history::{
     HISTORY_VERSION, HistoryCase, HistoryRecord, TREND_RUNS, append_history, default_history_path,
-    read_history,
+    history_line, parse_history, read_history,
 };
 pub use html::{render_html, render_html_with_history, write_html};
 pub use junit::{render_junit, write_junit};

@@ -70,6 +70,58 @@ pub enum StoreError {
         /// Why.
         why: String,
     },
+    /// A `--baselines` location that names no usable store.
+    #[error("baselines location `{location}` {why}")]
+    BadLocation {
+        /// The location as given (credentials left out).
+        location: String,
+        /// Why it cannot be used.
+        why: String,
+    },
+    /// A request to a remote store failed, after its retries.
+    #[error("{what} {url}: {message}")]
+    Remote {
+        /// What was being done, e.g. `cannot upload`.
+        what: &'static str,
+        /// The object.
+        url: String,
+        /// The store's answer or the network error, on one line.
+        message: String,
+    },
+    /// A remote store's manifest names an image the store does not hold.
+    #[error("baseline {url} ({file}) is missing from the store")]
+    RemoteMissing {
+        /// The image's object.
+        url: String,
+        /// Its name in the manifest.
+        file: String,
+    },
+    /// A downloaded image does not match its sha256.
+    #[error(
+        "baseline {url} ({file}) does not match its sha256 in the manifest (expected {expected}, found {found}): the object was altered in the store; nothing was used or cached"
+    )]
+    BlobChecksum {
+        /// The image's object.
+        url: String,
+        /// Its name in the manifest.
+        file: String,
+        /// From the manifest.
+        expected: String,
+        /// Of the bytes downloaded.
+        found: String,
+    },
+    /// Another writer changed a case of a remote manifest that this writer changed too.
+    #[error(
+        "{suite}/{case} was changed in {url} by another driftgate while this one worked; nothing of suite {suite} was written: review the other change, then run this command again"
+    )]
+    Conflict {
+        /// The suite.
+        suite: String,
+        /// The case both changed.
+        case: String,
+        /// The manifest.
+        url: String,
+    },
     /// Another live driftgate is changing the suite's baselines.
     #[error("another driftgate is recording suite {suite} (pid {pid}); wait for it to finish: the lock on {} ends with that process, however it ends", path.display())]
     Locked {
