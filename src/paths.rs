@@ -23,6 +23,12 @@ pub(crate) fn contained(dir: &Path, rel: &str) -> Result<PathBuf, String> {
             rel.escape_debug()
         ));
     }
+    // A suite named by its bare file name has an empty parent: the current folder.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let root = dir
         .canonicalize()
         .map_err(|e| format!("cannot resolve the suite's folder: {e}"))?;
@@ -44,6 +50,16 @@ pub(crate) fn contained(dir: &Path, rel: &str) -> Result<PathBuf, String> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_bare_file_names_folder_is_the_current_one() {
+        // Tests run in the package's folder.
+        let found = contained(Path::new(""), "Cargo.toml").unwrap();
+        assert!(
+            found.is_absolute() && found.ends_with("Cargo.toml"),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn references_must_stay_inside_the_folder() {

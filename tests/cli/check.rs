@@ -18,6 +18,20 @@ fn good_suite_with_baselines_passes() {
 }
 
 #[test]
+fn a_suite_named_by_its_bare_file_name_finds_its_references() {
+    let env = Env::new();
+    env.write("suites/small.yaml", SMALL);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftgate"))
+        .args(["record", "small.yaml", "--baselines", "../baselines"])
+        .current_dir(env.path().join("suites"))
+        .env("DRIFTGATE_SIM_BUILD", "1")
+        .output()
+        .expect("run driftgate");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.path().join("baselines/small/manifest.json").is_file());
+}
+
+#[test]
 fn unknown_key_is_located_with_a_suggestion() {
     let env = Env::new();
     insta::assert_snapshot!(check(
