@@ -102,11 +102,12 @@ fn mib(bytes: u64) -> f64 {
 fn main() {
     let Some(moto) = common::Moto::start(BUCKET) else {
         println!(
-            "s3 bench: moto is not installed (python3 -m pip install \"moto[s3]\" flask flask-cors); nothing measured"
+            "s3 bench: moto is not installed ({}); nothing measured",
+            common::MOTO_INSTALL
         );
         return;
     };
-    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    let endpoint = moto.endpoint();
     let dir = tempfile::tempdir().expect("temp dir");
     let suite_file = dir.path().join("./bench.yaml");
     let url = format!("s3://{BUCKET}/night");

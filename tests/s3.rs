@@ -11,7 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,97 +29,26 @@ fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
-fn moto_installed() -> bool {
-    Command::new("python3")
-        .args(["-c", "import moto.server, flask, werkzeug"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+#[path = "support/moto.rs"]
+mod moto;
+use moto::Moto;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A moto S3 server on 127.0.0.1 with the test bucket; killed when dropped.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Option<Self> {
-        if !moto_installed() {
-            assert!(
-                !ci(),
-                "CI is set but moto is not installed: `python3 -m pip install \"moto[s3]\" flask flask-cors` (.ci/run does)"
-            );
-            eprintln!(
-                "\n*** SKIPPED: moto is not installed, so the S3 tests did not run. Install it with `python3 -m pip install \"moto[s3]\" flask flask-cors` ***\n"
-            );
-            return None;
-        }
-        let port = free_port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let moto = Self { child, port };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto did not listen on {port} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let (status, body) = raw(port, &format!("PUT /{BUCKET} HTTP/1.1"));
-        assert_eq!(status, 200, "creating the bucket: {body}");
-        Some(moto)
+/// moto's server with the test bucket; `None` (after saying so loudly) when moto is not
+/// installed, which fails under `CI`.
+fn start_moto() -> Option<Moto> {
+    let moto = Moto::start(BUCKET);
+    if moto.is_none() {
+        assert!(
+            !ci(),
+            "CI is set but moto is not installed: `{}` (.ci/run does)",
+            moto::INSTALL
+        );
+        eprintln!(
+            "\n*** SKIPPED: moto is not installed, so the S3 tests did not run. Install it with `{}` ***\n",
+            moto::INSTALL
+        );
     }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One unsigned request (moto takes bucket creation without a signature).
-fn raw(port: u16, request_line: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        s,
-        "{request_line}\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, answer)
+    moto
 }
 
 /// What the proxy in front of moto does.
@@ -264,7 +193,7 @@ struct Env {
 
 impl Env {
     fn new() -> Option<Self> {
-        let moto = Moto::start()?;
+        let moto = start_moto()?;
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home")).expect("home");
         Some(Self { moto, dir })

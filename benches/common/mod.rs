@@ -67,75 +67,7 @@ pub(crate) fn run_child(mut cmd: Command, every: Duration) -> (Duration, u64, Op
     (start.elapsed(), peak, code)
 }
 
-/// A moto S3 server on a free port of 127.0.0.1 with one bucket; killed when dropped.
-/// `None` when moto is not installed (`python3 -m pip install "moto[s3]" flask flask-cors`).
-pub(crate) struct Moto {
-    child: std::process::Child,
-    /// Its port.
-    pub(crate) port: u16,
-}
-
-impl Moto {
-    pub(crate) fn start(bucket: &str) -> Option<Self> {
-        use std::io::{Read, Write};
-        let installed = Command::new("python3")
-            .args(["-c", "import moto.server, flask, werkzeug"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let moto = Self { child, port };
-        let start = Instant::now();
-        let mut conn = loop {
-            if let Ok(c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                break c;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // moto creates a bucket from an unsigned request.
-        write!(
-            conn,
-            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .expect("create the bucket");
-        let mut answer = String::new();
-        let _ = conn.read_to_string(&mut answer);
-        assert!(
-            answer.starts_with("HTTP/1.1 200"),
-            "creating the bucket: {answer}"
-        );
-        Some(moto)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../../tests/support/moto.rs"]
+mod moto;
+#[allow(unused_imports, reason = "only the s3 bench starts moto")]
+pub(crate) use moto::{INSTALL as MOTO_INSTALL, Moto};
