@@ -20,8 +20,7 @@ use std::io::BufReader;
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::{Output, finish, new_run_id, out_dir};
 use crate::cli::MergeArgs;
@@ -255,91 +254,14 @@ fn bring_images(from: &Path, to: &Path, case: &mut CaseReport) -> Result<(), Str
     Ok(())
 }
 
-/// Visits the `cases` of a `run.json` one at a time, skipping everything else.
-struct EachCase<'f> {
-    each: &'f mut dyn FnMut(CaseReport) -> Result<(), String>,
-}
-
-impl<'de> DeserializeSeed<'de> for EachCase<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EachCase<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a run report")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "cases" {
-                map.next_value_seed(CaseList {
-                    each: &mut *self.each,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct CaseList<'f> {
-    each: &'f mut dyn FnMut(CaseReport) -> Result<(), String>,
-}
-
-impl<'de> DeserializeSeed<'de> for CaseList<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CaseList<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a list of cases")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(case) = seq.next_element::<CaseReport>()? {
-            (self.each)(case).map_err(serde::de::Error::custom)?;
-        }
-        Ok(())
-    }
-}
-
 /// Streams a shard's cases into `each`. An error of `each` is returned as it is, not
 /// as a malformed `run.json`.
 fn stream_cases(
     dir: &Path,
     each: &mut dyn FnMut(CaseReport) -> Result<(), String>,
 ) -> Result<(), Error> {
-    let path = dir.join("run.json");
-    let file = std::fs::File::open(&path).map_err(|source| ReportError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let mut failed = None;
-    let mut guarded = |case: CaseReport| {
-        each(case).map_err(|e| {
-            failed = Some(e);
-            "stopped".to_string()
-        })
-    };
-    let parsed = EachCase { each: &mut guarded }.deserialize(
-        &mut serde_json::Deserializer::from_reader(BufReader::new(file)),
-    );
-    if let Some(e) = failed {
-        return Err(Error::usage(
-            e,
-            "check the disk space and permissions of --out",
-        ));
-    }
-    parsed.map_err(|source| ReportError::BadRunJson { path, source }.into())
+    crate::report::stream_cases(dir, each)?
+        .map_err(|e| Error::usage(e, "check the disk space and permissions of --out"))
 }
 
 /// The merged night, written nowhere yet: checks the shards, brings their images into

@@ -1,6 +1,7 @@
 //! Reports: `RunReport` in, files out. Every format is one file over the one model, so
 //! `driftgate report` can re-render any of them from `run.json` alone.
 
+mod cases;
 mod github;
 mod history;
 mod html;
@@ -16,6 +17,7 @@ mod view;
 
 use std::path::{Path, PathBuf};
 
+pub use cases::stream_cases;
 pub use github::{escape_data, escape_property, github_annotations, in_github_actions};
 pub use history::{
     HISTORY_VERSION, HistoryCase, HistoryRecord, TREND_RUNS, append_history, default_history_path,

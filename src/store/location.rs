@@ -152,18 +152,10 @@ impl Baselines {
             Self::Local(s) => s.verify_case(suite, manifest, case, fingerprint),
             Self::Remote(r) => {
                 let entry = manifest.cases.get(case)?;
-                let mut checked = CaseBaseline {
-                    stale: entry.fingerprint != fingerprint,
-                    intact: 0,
-                    problems: Vec::new(),
-                };
-                for result in r.read_images(&entry.images) {
-                    match result {
-                        Ok(_) => checked.intact += 1,
-                        Err(e) => checked.problems.push(e),
-                    }
-                }
-                Some(checked)
+                Some(CaseBaseline::from_reads(
+                    entry.fingerprint != fingerprint,
+                    r.read_images(&entry.images),
+                ))
             }
         }
     }

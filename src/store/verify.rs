@@ -16,6 +16,27 @@ pub struct CaseBaseline {
     pub problems: Vec<StoreError>,
 }
 
+impl CaseBaseline {
+    /// The finding for a case recorded `stale` or not, from reading back its images.
+    pub(crate) fn from_reads<T>(
+        stale: bool,
+        reads: impl IntoIterator<Item = Result<T, StoreError>>,
+    ) -> Self {
+        let mut checked = Self {
+            stale,
+            intact: 0,
+            problems: Vec::new(),
+        };
+        for read in reads {
+            match read {
+                Ok(_) => checked.intact += 1,
+                Err(e) => checked.problems.push(e),
+            }
+        }
+        checked
+    }
+}
+
 impl BaselineStore {
     /// A suite's manifest once an interrupted `record` is finished or undone (see
     /// [`BaselineStore::clean`]); `None` when the suite has never been recorded.
@@ -39,17 +60,9 @@ impl BaselineStore {
         fingerprint: &str,
     ) -> Option<CaseBaseline> {
         let entry = manifest.cases.get(case)?;
-        let mut checked = CaseBaseline {
-            stale: entry.fingerprint != fingerprint,
-            intact: 0,
-            problems: Vec::new(),
-        };
-        for img in &entry.images {
-            match self.read_image(suite, img) {
-                Ok(_) => checked.intact += 1,
-                Err(e) => checked.problems.push(e),
-            }
-        }
-        Some(checked)
+        Some(CaseBaseline::from_reads(
+            entry.fingerprint != fingerprint,
+            entry.images.iter().map(|img| self.read_image(suite, img)),
+        ))
     }
 }
